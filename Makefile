@@ -1,0 +1,66 @@
+# magbuilder — `make issue` builds the sample issue, `make test` runs the tests.
+# Both create or refresh the virtualenv (.venv) from pyproject.toml and install the few
+# Debian packages the tools need, so a fresh clone needs no manual step.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+ISSUE  ?= issues/2026-12.yaml
+OUT    ?= build
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: issue archive test lint format check system venv clean
+
+issue: venv system
+	$(BIN)/magbuilder build $(ISSUE) --out $(OUT)
+
+# The static archive of every issue in issues/ (builds what is missing) in build/site/.
+archive: venv system
+	$(BIN)/magbuilder archive --out $(OUT)/site
+
+check: venv
+	$(BIN)/magbuilder check $(ISSUE)
+
+test: venv system node_modules/.installed
+	$(BIN)/ruff check magbuilder tests scripts
+	$(BIN)/ruff format --check magbuilder tests scripts
+	$(BIN)/python -m pytest -q
+
+lint: venv
+	$(BIN)/ruff check magbuilder tests scripts
+	$(BIN)/ruff format --check magbuilder tests scripts
+
+format: venv
+	$(BIN)/ruff format magbuilder tests scripts
+	$(BIN)/ruff check --fix magbuilder tests scripts
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+# The official MJML validator (npm), used by the tests to check the email templates strictly.
+node_modules/.installed: package.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Debian packages: Pango for WeasyPrint, poppler-utils (pdftoppm) for page renders,
+# Chromium for rendering the email and the archive in tests, Node.js for the MJML validator.
+# Installed only when missing.
+system:
+	@missing=""; \
+	ldconfig -p | grep -q 'libpango-1.0.so' || missing="$$missing libpango-1.0-0 libpangoft2-1.0-0"; \
+	command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+clean:
+	rm -rf $(OUT)

@@ -1,0 +1,264 @@
+"""The typed objects every stage passes on: Film, ImageRef, Review, Section, Issue and friends.
+
+Front matter and manifests are validated into these models once, at the edge (``store`` and
+``manifest``); renderers only read them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+BCP47 = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
+SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+RTL_LANGS = {"ar", "he", "fa", "ur", "yi", "ps", "sd", "ug", "dv", "ckb"}
+
+
+class Model(BaseModel):
+    """Strict base: unknown keys are errors, values are immutable once validated."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+NonEmpty = Field(min_length=1)
+
+
+class Film(Model):
+    """A film a review discusses (the film-facts line)."""
+
+    title: str = NonEmpty
+    original_title: str | None = None
+    directors: list[str] = []
+    countries: list[str] = []
+    year: int | None = Field(None, ge=1880, le=2100)
+    runtime: int | None = Field(None, gt=0, le=1500, description="minutes")
+
+
+class ImageRef(Model):
+    """An image file under ``content/`` with its accessible text and credits."""
+
+    src: str = NonEmpty
+    alt: str = NonEmpty
+    caption: str | None = None
+    credit: str | None = None
+
+
+class FrontMatter(Model):
+    """The YAML front matter of a review file."""
+
+    title: str = NonEmpty
+    author: str = NonEmpty
+    published: dt.date
+    kicker: str | None = None
+    standfirst: str | None = None
+    author_bio: str | None = None
+    lang: str | None = Field(None, pattern=BCP47)
+    tags: list[str] = []
+    films: list[Film] = []
+    image: ImageRef | None = None
+    source_url: str | None = Field(None, pattern=r"^https?://\S+$")
+    guid: str | None = None
+
+    @field_validator("published", mode="before")
+    @classmethod
+    def _date_only(cls, value: object) -> object:
+        # YAML gives datetimes for "2026-11-03 10:00"; a review is dated by day.
+        return value.date() if isinstance(value, dt.datetime) else value
+
+
+class Review(FrontMatter):
+    """A review: its front matter, its Markdown body and where it came from."""
+
+    slug: str
+    path: Path
+    body: str
+    body_line: int = Field(description="line of the file where the Markdown body starts")
+
+    @property
+    def dir(self) -> str:
+        """Writing direction for the review's language."""
+        return text_dir(self.lang or "en")
+
+    @property
+    def film(self) -> Film | None:
+        """The first (usually only) film reviewed."""
+        return self.films[0] if self.films else None
+
+
+class Cover(Model):
+    """The cover: background image (under content/), headline and cover lines."""
+
+    image: str = NonEmpty
+    alt: str | None = Field(None, description="what the cover image shows; default: the headline")
+    headline: str = NonEmpty
+    lines: list[str] = []
+
+
+class Editorial(Model):
+    """The editor's letter, in Markdown."""
+
+    title: str = "Editor’s letter"
+    text: str = NonEmpty
+    author: str = NonEmpty
+
+
+class SectionSpec(Model):
+    """A section as the manifest names it: a title and an ordered list of review slugs."""
+
+    title: str = NonEmpty
+    reviews: list[str] = Field(min_length=1)
+
+
+class NewsletterSpec(Model):
+    """The newsletter's subject line, inbox preheader and optional intro (Markdown)."""
+
+    subject: str = NonEmpty
+    preheader: str = NonEmpty
+    intro: str | None = None
+
+
+HTTPS_URL = r"^https://[^\s/]+(/\S*)?$"
+
+
+class Site(Model):
+    """Magazine-wide settings: from ``magbuilder.yaml``, overridable per issue under ``site:``."""
+
+    name: str = NonEmpty
+    tagline: str | None = None
+    base_url: str = Field(pattern=HTTPS_URL, description="where the full reviews live")
+    archive_url: str | None = Field(
+        None, pattern=HTTPS_URL, description="where the archive site (PDFs, web versions) lives"
+    )
+    image_base_url: str | None = Field(
+        None, pattern=HTTPS_URL, description="where build/<id>/images/ is uploaded"
+    )
+    address: str | None = None
+    from_email: str = Field(min_length=3, description="newsletter sender, 'Name <addr>'")
+    reply_to: str | None = None
+    list_id: str | None = None
+    unsubscribe_url: str | None = Field(
+        None, pattern=HTTPS_URL, description="one-click unsubscribe endpoint; '{token}' is filled in"
+    )
+    unsubscribe_mailto: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+$")
+    utm: dict[str, str] = Field(
+        default_factory=lambda: {
+            "utm_source": "newsletter",
+            "utm_medium": "email",
+            "utm_campaign": "{id}",
+        },
+        description="query parameters added to every link to the site; '{id}' is the issue id",
+    )
+
+    def review_url(self, slug: str) -> str:
+        """Absolute URL of a review's full text on the site."""
+        return f"{self.base_url.rstrip('/')}/{slug}/"
+
+    def issue_url(self, issue_id: str, name: str = "") -> str:
+        """Absolute URL of an issue's page (or a file of it) in the archive."""
+        base = self.archive_url or f"{self.base_url.rstrip('/')}/issues"
+        return f"{base.rstrip('/')}/{issue_id}/{name}"
+
+    def image_url(self, issue_id: str, name: str) -> str:
+        """Absolute URL of an email image written to ``build/<id>/images/``."""
+        base = self.image_base_url or self.archive_url or f"{self.base_url.rstrip('/')}/issues"
+        return f"{base.rstrip('/')}/{issue_id}/images/{name}"
+
+    @property
+    def domain(self) -> str:
+        """The sender's domain (for Message-ID and List-Id)."""
+        return self.from_email.rsplit("@", 1)[-1].strip(" >")
+
+
+PAGE_SIZES_MM = {"a4": (210.0, 297.0), "230x300": (230.0, 300.0), "letter": (215.9, 279.4)}
+SIZE_PATTERN = r"^(?i:a4|letter|\d+(\.\d+)?x\d+(\.\d+)?(mm)?)$"
+
+
+class Margins(Model):
+    """Page margins in millimetres; inside is the binding edge, outside the fore-edge."""
+
+    top: float = Field(20, ge=5, le=80)
+    bottom: float = Field(22, ge=5, le=80)
+    inside: float = Field(20, ge=5, le=80)
+    outside: float = Field(16, ge=5, le=80)
+
+
+class PrintSpec(Model):
+    """Print settings of an issue: trim size, margins, bleed, marks and binding."""
+
+    size: str = Field("A4", pattern=SIZE_PATTERN, description="A4, 230x300, letter or WxHmm")
+    margins: Margins = Margins()
+    bleed: float = Field(3, ge=0, le=10, description="bleed in millimetres beyond the trim")
+    marks: bool = Field(False, description="crop marks outside the bleed on the print file")
+    binding: Literal["perfect", "saddle"] = "perfect"
+    output_condition: str = Field("FOGRA39", description="printing condition of the ICC profile")
+
+    @property
+    def trim_mm(self) -> tuple[float, float]:
+        """Trim width and height in millimetres."""
+        key = self.size.lower().removesuffix("mm")
+        if key in PAGE_SIZES_MM:
+            return PAGE_SIZES_MM[key]
+        width, height = key.split("x")
+        return float(width), float(height)
+
+
+class Manifest(Model):
+    """An issue manifest (``issues/<id>.yaml``)."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    number: int = Field(ge=1)
+    title: str = NonEmpty
+    date: dt.date
+    lang: str = Field("en", pattern=BCP47)
+    layout: str = Field("default", pattern=r"^[A-Za-z0-9_-]+$")
+    cover: Cover
+    editorial: Editorial
+    sections: list[SectionSpec] = Field(min_length=1)
+    newsletter: NewsletterSpec
+    print: PrintSpec = PrintSpec()
+    site: Site
+
+
+class Section(BaseModel):
+    """A section with its reviews loaded, in manifest order."""
+
+    model_config = ConfigDict(frozen=True)
+
+    title: str
+    reviews: list[Review]
+
+
+class Issue(BaseModel):
+    """A validated issue: the manifest with every review loaded, ready to render."""
+
+    model_config = ConfigDict(frozen=True)
+
+    manifest: Manifest
+    sections: list[Section]
+    root: Path
+    manifest_path: Path
+
+    @property
+    def id(self) -> str:
+        return self.manifest.id
+
+    @property
+    def reviews(self) -> list[Review]:
+        """Every review in reading order."""
+        return [r for s in self.sections for r in s.reviews]
+
+    @property
+    def content_dir(self) -> Path:
+        return self.root / "content"
+
+    @property
+    def layouts_dir(self) -> Path:
+        return self.root / "layouts"
+
+
+def text_dir(lang: str) -> str:
+    """``rtl`` for right-to-left languages, else ``ltr``."""
+    return "rtl" if lang.split("-")[0].lower() in RTL_LANGS else "ltr"

@@ -1,0 +1,54 @@
+"""Errors magbuilder raises for problems a person can fix, each carrying its file positions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem in one input file, printed as ``path:line: level: message``."""
+
+    path: Path | str
+    line: int | None
+    message: str
+    level: str = "error"
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else f"{self.path}"
+        prefix = "" if self.level == "error" else f"{self.level}: "
+        return f"{where}: {prefix}{self.message}"
+
+
+class MagbuilderError(Exception):
+    """Base class: an expected failure that ends a command with a clear message and exit code 1."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, findings: list[Finding] | None = None) -> None:
+        super().__init__(message)
+        self.findings = list(findings or [])
+
+    def __reduce__(self):  # noqa: ANN204 - keep the findings across worker processes
+        return (self.__class__, (str(self), self.findings))
+
+    def report(self) -> str:
+        """The text shown to the user: every finding, one per line, or the message."""
+        if self.findings:
+            return "\n".join(str(f) for f in self.findings)
+        return str(self)
+
+
+class InputError(MagbuilderError):
+    """Raised by the loaders (manifest, review files, config) when input files are invalid."""
+
+
+class RenderError(MagbuilderError):
+    """Raised by the renderers when a template, a resource or a layout step fails."""
+
+
+class UsageError(MagbuilderError):
+    """Raised for wrong command-line usage; exit code 2."""
+
+    exit_code = 2

@@ -1,0 +1,164 @@
+"""Load an issue manifest (``issues/<id>.yaml``) and the reviews it selects into an Issue.
+
+Every problem in the manifest, in ``magbuilder.yaml`` and in the selected review files is collected
+and reported at once, each as ``path:line: message``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from .content import Issue, Manifest, Review, Section
+from .errors import Finding, InputError
+from .store import media_problem, read_review, review_slugs
+from .validation import did_you_mean, validate
+from .yamlpos import Positions, load_yaml
+
+CONFIG_NAME = "magbuilder.yaml"
+
+
+def find_root(manifest_path: Path) -> Path:
+    """The project folder: the manifest's nearest parent holding magbuilder.yaml or content/."""
+    for folder in manifest_path.resolve().parents:
+        if (folder / CONFIG_NAME).is_file() or (folder / "content").is_dir():
+            return folder
+    return manifest_path.resolve().parent
+
+
+def shown(path: Path, root: Path) -> str:
+    """A path as the user should see it: relative to the project folder when inside it."""
+    try:
+        return path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return os.fspath(path)
+
+
+def _read_yaml(path: Path, root: Path) -> tuple[Any, Positions]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(
+            "no such file", [Finding(shown(path, root), None, "file not found")]
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            "bad encoding",
+            [Finding(shown(path, root), None, f"not UTF-8 (byte {exc.start}): save it as UTF-8")],
+        ) from None
+    return load_yaml(text, shown(path, root))
+
+
+def _merge_site(
+    manifest: dict[str, Any], root: Path, findings: list[Finding]
+) -> dict[str, Positions]:
+    """Fill ``manifest['site']`` from magbuilder.yaml's ``site:``; the manifest's own keys win.
+
+    Returns which file's positions to use for each site key, for error lines.
+    """
+    owners: dict[str, Positions] = {}
+    config_path = root / CONFIG_NAME
+    if not config_path.is_file():
+        return owners
+    try:
+        config, positions = _read_yaml(config_path, root)
+    except InputError as exc:
+        findings.extend(exc.findings)
+        return owners
+    if config is None:
+        return owners
+    if not isinstance(config, dict) or set(config) - {"site"}:
+        extra = sorted(set(config) - {"site"}) if isinstance(config, dict) else []
+        findings.append(
+            Finding(shown(config_path, root), 1, f"expected only a 'site:' mapping, found {extra}")
+        )
+        return owners
+    site = config.get("site") or {}
+    own = manifest.get("site")
+    if isinstance(site, dict) and (own is None or isinstance(own, dict)):
+        merged = {**site, **(own or {})}
+        manifest["site"] = merged
+        for key in site:
+            if key not in (own or {}):
+                owners[key] = positions
+    return owners
+
+
+def load_issue(manifest_path: Path | str) -> Issue:
+    """Validate a manifest and load every review it selects, in order.
+
+    Raises InputError with every finding when anything is wrong.
+    """
+    manifest_path = Path(manifest_path)
+    root = find_root(manifest_path)
+    where = shown(manifest_path, root)
+    data, positions = _read_yaml(manifest_path, root)
+    findings: list[Finding] = []
+    site_owners: dict[str, Positions] = {}
+    if isinstance(data, dict):
+        site_owners = _merge_site(data, root, findings)
+    manifest, problems = validate(Manifest, data, positions, where)
+    for problem in problems:
+        # A site key that came from magbuilder.yaml is reported there.
+        findings.append(problem)
+    findings = [_relocate(f, site_owners, root) for f in findings]
+    if manifest is None:
+        raise InputError(f"invalid manifest {where}", findings)
+
+    content_dir = root / "content"
+    reviews_dir = content_dir / "reviews"
+    available = review_slugs(reviews_dir) if reviews_dir.is_dir() else []
+    if problem := media_problem(content_dir, manifest.cover.image):
+        findings.append(Finding(where, positions.line(("cover", "image")), problem))
+
+    seen: dict[str, int] = {}
+    sections: list[Section] = []
+    for s_index, spec in enumerate(manifest.sections):
+        reviews: list[Review] = []
+        for r_index, slug in enumerate(spec.reviews):
+            loc = ("sections", s_index, "reviews", r_index)
+            line = positions.line(loc)
+            if slug not in available:
+                findings.append(
+                    Finding(
+                        where,
+                        line,
+                        f"sections[{s_index}].reviews[{r_index}]: unknown review '{slug}'"
+                        f"{did_you_mean(slug, available)}: "
+                        f"no file content/reviews/{slug}.md",
+                    )
+                )
+                continue
+            if slug in seen:
+                findings.append(
+                    Finding(
+                        where,
+                        line,
+                        f"review '{slug}' is selected twice (first on line {seen[slug]}): "
+                        "remove one",
+                    )
+                )
+                continue
+            seen[slug] = line
+            path = reviews_dir / f"{slug}.md"
+            try:
+                review = read_review(path, shown(path, root), content_dir)
+            except InputError as exc:
+                findings.extend(exc.findings)
+                continue
+            reviews.append(review.model_copy(update={"lang": review.lang or manifest.lang}))
+        sections.append(Section(title=spec.title, reviews=reviews))
+
+    if findings:
+        raise InputError(f"invalid issue {where}", findings)
+    return Issue(manifest=manifest, sections=sections, root=root, manifest_path=manifest_path)
+
+
+def _relocate(finding: Finding, owners: dict[str, Positions], root: Path) -> Finding:
+    """Point a finding about ``site.<key>`` at magbuilder.yaml when that file supplied the key."""
+    for key, positions in owners.items():
+        if finding.message.startswith((f"site.{key}:", f"unknown key 'site.{key}'")):
+            line = positions.line(("site", key))
+            return Finding(shown(root / CONFIG_NAME, root), line, finding.message, finding.level)
+    return finding

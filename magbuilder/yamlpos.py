@@ -1,0 +1,92 @@
+"""YAML loading that remembers where every value was written, for ``path:line`` error messages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import Finding, InputError
+
+Loc = tuple[str | int, ...]
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 booleans: only true/false, so ``lang: no`` stays Norwegian."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+class Positions:
+    """Maps a location (keys and indexes, as pydantic reports them) to a 1-based line number."""
+
+    def __init__(self, lines: dict[Loc, int], offset: int = 0) -> None:
+        self._lines = lines
+        self._offset = offset
+
+    def line(self, loc: Sequence[str | int]) -> int:
+        """Line of ``loc``, or of its nearest parent that exists in the file."""
+        loc = tuple(loc)
+        while loc not in self._lines and loc:
+            loc = loc[:-1]
+        return self._lines.get(loc, 1) + self._offset
+
+    def key_line(self, loc: Sequence[str | int]) -> int:
+        """Line of the key itself (for unknown keys), falling back to ``line``."""
+        return self._lines.get(("__key__", *loc), self.line(loc) - self._offset) + self._offset
+
+
+def _walk(node: yaml.Node, loc: Loc, out: dict[Loc, int]) -> None:
+    out[loc] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value
+            out[("__key__", *loc, key)] = key_node.start_mark.line + 1
+            _walk(value_node, (*loc, key), out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _walk(item, (*loc, i), out)
+
+
+def _syntax_finding(exc: yaml.MarkedYAMLError, path: Path | str, offset: int) -> Finding:
+    """Where a YAML syntax error really is: an unclosed quote is reported where it opened."""
+    mark = exc.problem_mark or exc.context_mark
+    context = ""
+    if exc.context_mark and exc.context:
+        context = f" ({exc.context} that starts on line {exc.context_mark.line + 1 + offset})"
+        if "quoted scalar" in exc.context or "simple key" in exc.context:
+            mark = exc.context_mark
+    line = mark.line + 1 + offset if mark else None
+    hint = "check indentation, colons, and quotes around text containing ': ' or ' #'"
+    return Finding(
+        path, line, f"YAML syntax error: {exc.problem or 'invalid YAML'}{context}; {hint}"
+    )
+
+
+def load_yaml(text: str, path: Path | str, line_offset: int = 0) -> tuple[Any, Positions]:
+    """Parse ``text`` into plain Python data and the positions of each value.
+
+    ``line_offset`` shifts reported lines, for YAML embedded in a larger file (front matter).
+    Raises InputError with the line of a syntax error.
+    """
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        raise InputError("YAML syntax error", [_syntax_finding(exc, path, line_offset)]) from None
+    except yaml.YAMLError as exc:
+        raise InputError("YAML error", [Finding(path, None, f"cannot read YAML: {exc}")]) from None
+    lines: dict[Loc, int] = {}
+    if node is not None:
+        _walk(node, (), lines)
+    return data, Positions(lines, line_offset)

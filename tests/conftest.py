@@ -1,0 +1,91 @@
+"""Shared fixtures: a tiny project laid out from a dict of files; the sample issue built once."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from magbuilder.build import BuildResult, build_issue
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE_MANIFEST = REPO / "issues" / "2026-12.yaml"
+
+SITE = """\
+site:
+  name: "Test Magazine"
+  base_url: "https://mag.example/reviews"
+  from_email: "Test Magazine <news@mag.example>"
+"""
+
+
+def review_text(title: str | None = "A Film", **front: str | None) -> str:
+    """A valid review file; front-matter keys overridable as raw YAML (None drops a key)."""
+    fields = {
+        "title": f'"{title}"' if title is not None else None,
+        "author": '"Ann Author"',
+        "published": "2026-11-01",
+        "standfirst": '"A short standfirst."',
+        **front,
+    }
+    lines = "\n".join(f"{key}: {value}" for key, value in fields.items() if value is not None)
+    body = " ".join(f"Word{i}" for i in range(120))
+    return f"---\n{lines}\n---\n{body}\n\n## A sub-head\n\nMore text.\n"
+
+
+def manifest_text(slugs: list[str], **overrides: str) -> str:
+    """A valid manifest selecting ``slugs`` in one section; top-level keys overridable."""
+    reviews = "\n".join(f"      - {slug}" for slug in slugs)
+    parts = {
+        "id": '"t-1"',
+        "number": "1",
+        "title": '"Test Issue"',
+        "date": "2026-12-01",
+        "lang": "en",
+        "cover": '\n  image: media/cover.jpg\n  headline: "Headline"\n  lines: ["One"]',
+        "editorial": '\n  author: "Ed"\n  text: "Hello readers."',
+        "sections": f'\n  - title: "Section A"\n    reviews:\n{reviews}',
+        "newsletter": '\n  subject: "Subject"\n  preheader: "Preheader"',
+        **overrides,
+    }
+    return "\n".join(f"{key}: {value}" for key, value in parts.items() if value is not None) + "\n"
+
+
+@pytest.fixture
+def tmp_project(tmp_path: Path) -> Callable[..., Path]:
+    """Lay out a project in a temporary folder: ``files`` maps relative paths to text.
+
+    The repository's real ``layouts/`` is copied in; ``images`` lists paths under content/
+    to create as small JPEGs. A ``magbuilder.yaml`` with test site settings is added unless given.
+    """
+
+    def make(files: dict[str, str], images: tuple[str, ...] = ("media/cover.jpg",)) -> Path:
+        shutil.copytree(REPO / "layouts", tmp_path / "layouts")
+        (tmp_path / "content" / "reviews").mkdir(parents=True)
+        files = {"magbuilder.yaml": SITE, **files}
+        for rel, text in files.items():
+            path = tmp_path / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(textwrap.dedent(text) if rel.endswith(".yaml") else text, "utf-8")
+        for rel in images:
+            path = tmp_path / "content" / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Big enough for 300 ppi at full bleed, so preflight passes (flat colour stays small).
+            size = (2560, 3600) if "cover" in rel else (2400, 1600)
+            Image.new("RGB", size, (90, 120, 150)).save(path, quality=80)
+        return tmp_path
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def sample_build(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
+    """The bundled sample issue, built once for the whole test session."""
+    return build_issue(SAMPLE_MANIFEST, tmp_path_factory.mktemp("build"))
+
+
+from .browser import browser  # noqa: E402,F401  (fixture shared by the rendering tests)
