@@ -1,0 +1,270 @@
+"""Build an issue: load and validate it, render every output, write them all or none.
+
+Outputs in ``<out>/<id>/``: ``magazine.pdf`` (printer's file, PDF/X-4), ``magazine-screen.pdf``
+(reader's file), ``newsletter.html``, ``newsletter.txt``, ``newsletter.eml`` and ``images/``.
+Everything is rendered in memory, written to temporary files beside the outputs, checked by
+preflight, and only then renamed into place: a failed build leaves the previous outputs intact.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import __version__
+from .content import Issue
+from .errors import RenderError
+from .manifest import CONFIG_NAME, load_issue
+from .store import BODY_IMAGE
+
+log = logging.getLogger(__name__)
+
+STAMP = ".build-stamp.json"
+CMYK_PROFILE = "assets/icc/FOGRA39L-coated.icc"
+SRGB_PROFILE = "assets/icc/sRGB.icc"
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """How to build: parallelism, caching and the print file's extras."""
+
+    jobs: int | None = None  # worker processes for the layout; None: one per core
+    single_pass: bool = False  # lay out the whole magazine in one pass (the reference)
+    keep_html: bool = False  # also write magazine.html, the single-pass source
+    force: bool = False  # ignore the caches and rebuild everything
+    marks: bool | None = None  # crop marks on the print file; None: the manifest's setting
+    preflight: bool = True
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """Where a build wrote its outputs, and what it had to do."""
+
+    issue: Issue
+    out_dir: Path
+    files: dict[str, Path]
+    up_to_date: bool = False
+    laid_out: list[str] = field(default_factory=list)
+    cached: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _stage(path: Path, data: bytes) -> Path:
+    """Write ``data`` to a complete temporary file beside ``path``; return its name."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; outputs are for sharing
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return Path(tmp)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
+    os.replace(_stage(path, data), path)
+
+
+def write_all(outputs: dict[Path, bytes], check=None) -> None:  # noqa: ANN001
+    """Stage every output, run ``check(staged)`` on the staged files, then rename them all.
+
+    If staging or the check fails, the staged files are removed and nothing is replaced.
+    """
+    staged: dict[Path, Path] = {}
+    try:
+        for path, data in outputs.items():
+            staged[path] = _stage(path, data)
+        if check is not None:
+            check(staged)
+    except BaseException:
+        for tmp in staged.values():
+            tmp.unlink(missing_ok=True)
+        raise
+    for path, tmp in staged.items():
+        os.replace(tmp, path)
+
+
+def inputs_digest(issue: Issue, options: BuildOptions) -> str:
+    """A digest of everything the outputs are made from (for the nothing-changed shortcut)."""
+    h = hashlib.sha256()
+    layout_dirs = [issue.layouts_dir / issue.manifest.layout, issue.layouts_dir / "default"]
+    files = [issue.manifest_path, issue.root / CONFIG_NAME]
+    files += [review.path for review in issue.reviews]
+    images = {issue.manifest.cover.image}
+    for review in issue.reviews:
+        if review.image:
+            images.add(review.image.src)
+        images.update(BODY_IMAGE.findall(review.body))
+    files += [issue.content_dir / src for src in sorted(images)]
+    for folder in layout_dirs:
+        if folder.is_dir():
+            files += sorted(p for p in folder.rglob("*") if p.is_file())
+    for path in files:
+        h.update(str(path).encode())
+        h.update(path.read_bytes() if path.is_file() else b"<missing>")
+    settings = (__version__, options.single_pass, options.keep_html, options.marks)
+    h.update(repr(settings).encode())
+    h.update(os.environ.get("SOURCE_DATE_EPOCH", "").encode())
+    return h.hexdigest()
+
+
+def metadata_date(issue: Issue) -> dt.datetime:
+    """The date written into PDFs: ``SOURCE_DATE_EPOCH`` if set, else the issue's date."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC)
+    return dt.datetime.combine(issue.manifest.date, dt.time(0, 0), tzinfo=dt.UTC)
+
+
+def _up_to_date(out_dir: Path, digest: str) -> dict[str, Path] | None:
+    stamp = out_dir / STAMP
+    try:
+        recorded = json.loads(stamp.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    files = {name: out_dir / name for name in recorded.get("files", [])}
+    if recorded.get("digest") != digest or not all(p.is_file() for p in files.values()):
+        return None
+    return files
+
+
+def build_issue(
+    manifest_path: Path | str, out: Path | str = "build", options: BuildOptions | None = None
+) -> BuildResult:
+    """Build one issue's magazine (print and screen PDFs) and newsletter (HTML, text, MIME).
+
+    Nothing is written unless every output rendered and the print file passed preflight.
+    When no input changed since the last build, nothing is done at all.
+    """
+    options = options or BuildOptions()
+    issue = load_issue(manifest_path)
+    out_dir = Path(out) / issue.id
+    digest = inputs_digest(issue, options)
+    if not options.force and (files := _up_to_date(out_dir, digest)):
+        return BuildResult(issue=issue, out_dir=out_dir, files=files, up_to_date=True)
+
+    # Heavy imports only when there is something to lay out.
+    from .render.env import Layout
+
+    layout = Layout(issue.layouts_dir, issue.manifest.layout)
+    base, laid_out, cached = _render_magazine(issue, layout, Path(out), options)
+    print_pdf, screen_pdf = _finish(issue, layout, base, options)
+
+    from .render.email import render_newsletter
+    from .render.message import preview_message
+
+    newsletter = render_newsletter(issue, layout)
+    html, text = newsletter.personalised()
+    outputs = {
+        "magazine.pdf": print_pdf,
+        "magazine-screen.pdf": screen_pdf,
+        "newsletter.html": html.encode("utf-8"),
+        "newsletter.txt": text.encode("utf-8"),
+        "newsletter.eml": preview_message(issue, newsletter).as_bytes(),
+        **{f"images/{name}": data for name, data in newsletter.images.items()},
+    }
+    if options.keep_html:
+        outputs["magazine.html"] = _standalone_html(issue, layout).encode("utf-8")
+    warnings: list[str] = []
+
+    def check(staged: dict[Path, Path]) -> None:
+        if options.preflight:
+            warnings.extend(_preflight(issue, staged[out_dir / "magazine.pdf"]))
+
+    write_all({out_dir / name: data for name, data in outputs.items()}, check)
+    files = {name: out_dir / name for name in outputs}
+    stamp = {"digest": digest, "files": sorted(outputs)}
+    write_atomic(out_dir / STAMP, json.dumps(stamp, indent=1).encode())
+    return BuildResult(
+        issue=issue,
+        out_dir=out_dir,
+        files=files,
+        laid_out=laid_out,
+        cached=cached,
+        warnings=warnings,
+    )
+
+
+def _render_magazine(
+    issue: Issue,
+    layout,
+    out: Path,
+    options: BuildOptions,  # noqa: ANN001
+) -> tuple[bytes, list[str], list[str]]:
+    """The tagged base PDF, laid out in chunks (default) or in a single pass."""
+    if options.single_pass:
+        from .render.pdf import render_pdf
+
+        return render_pdf(issue, layout), ["whole magazine"], []
+    from .render.chunks import render_chunked
+
+    pdf, stats = render_chunked(
+        issue, layout, out / ".cache" / "chunks", jobs=options.jobs, force=options.force
+    )
+    return pdf, stats.laid_out, stats.cached
+
+
+def _finish(issue: Issue, layout, base: bytes, options: BuildOptions) -> tuple[bytes, bytes]:  # noqa: ANN001
+    """The printer's PDF/X-4 file and the reader's screen file, from one laid-out document."""
+    from .render.finish import finish_print, finish_screen
+
+    spec = issue.manifest.print
+    cmyk, srgb = layout.find(CMYK_PROFILE), layout.find(SRGB_PROFILE)
+    if cmyk is None or srgb is None:
+        raise RenderError(
+            f"the layout has no colour profiles: add {CMYK_PROFILE} and {SRGB_PROFILE}"
+        )
+    printed = finish_print(
+        base,
+        icc_profile=cmyk,
+        srgb_profile=srgb,
+        output_condition=spec.output_condition,
+        marks=spec.marks if options.marks is None else options.marks,
+        metadata_date=metadata_date(issue),
+    )
+    return printed, finish_screen(base)
+
+
+def _preflight(issue: Issue, pdf: Path) -> list[str]:
+    """Preflight the staged print file: errors stop the build, warnings are returned."""
+    from .preflight import preflight
+
+    findings = preflight(
+        pdf,
+        saddle_stitched=issue.manifest.print.binding == "saddle",
+        min_bleed_mm=issue.manifest.print.bleed,
+    )
+    shown = [f.__class__(f"{issue.id}/magazine.pdf", None, f.message, f.level) for f in findings]
+    errors = [f for f in shown if f.level == "error"]
+    if errors:
+        raise RenderError("preflight failed", errors)
+    for finding in shown:
+        if finding.level == "warning":
+            log.warning("%s", finding)
+    return [str(f) for f in shown if f.level == "warning"]
+
+
+def _standalone_html(issue: Issue, layout) -> str:  # noqa: ANN001
+    """The whole magazine as one HTML file that WeasyPrint lays out to the same pages."""
+    from .render.pdf import magazine_html
+
+    html = magazine_html(issue, layout)
+    base = f'<base href="{issue.content_dir.resolve().as_uri()}/">'
+    return html.replace("<head>", f"<head>\n  {base}", 1)

@@ -1,0 +1,198 @@
+"""The newsletter: MJML (through Jinja2) compiled to HTML by mjml-python, and its text part.
+
+The rendered parts keep per-subscriber merge fields as ``%%name|default%%`` placeholders; the
+build fills them with their defaults, the sender fills them for each subscriber.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import mjml
+from markupsafe import Markup
+from markupsafe import escape as markup_escape
+from PIL import Image
+
+from ..content import Issue, Review
+from ..errors import Finding, RenderError
+from .env import Layout, make_env, render_template
+from .links import merge, merge_field, tracked, unsubscribe_link
+
+log = logging.getLogger(__name__)
+
+GMAIL_CLIP_BYTES = 102 * 1024
+WARN_BYTES = 90 * 1024
+MJML_TEMPLATE = "email/newsletter.mjml.j2"
+TEXT_TEMPLATE = "email/newsletter.txt.j2"
+EMAIL_IMAGE_WIDTH = 1104  # twice the 552 px the image is shown at, for sharp high-density screens
+EMAIL_JPEG_QUALITY = 80
+# Zero-width filler after the preheader so inbox previews don't pull in the masthead text.
+PREHEADER_PADDING = Markup("&#847;&zwnj;&nbsp;" * 60)
+
+
+@dataclass(frozen=True)
+class Newsletter:
+    """The rendered newsletter: HTML and text with merge placeholders, and its email images."""
+
+    html: str
+    text: str
+    images: dict[str, bytes] = field(default_factory=dict)
+
+    def personalised(self, values: Mapping[str, str] | None = None) -> tuple[str, str]:
+        """(HTML, text) with merge fields filled from ``values``, defaults for the rest."""
+        values = values or {}
+        return merge(self.html, values, escape=True), merge(self.text, values, escape=False)
+
+
+def email_image_name(review: Review) -> str:
+    return f"{review.slug}.jpg"
+
+
+def resize_for_email(data: bytes, width: int = EMAIL_IMAGE_WIDTH) -> bytes:
+    """A JPEG at most ``width`` pixels wide, at a controlled quality, for the email."""
+    with Image.open(io.BytesIO(data)) as image:
+        image = image.convert("RGB")
+        if image.width > width:
+            image = image.resize((width, round(image.height * width / image.width)), Image.LANCZOS)
+        out = io.BytesIO()
+        image.save(out, "JPEG", quality=EMAIL_JPEG_QUALITY, optimize=True, progressive=True)
+        return out.getvalue()
+
+
+MJML_ELEMENTS = frozenset(
+    [
+        "mjml",
+        "mj-head",
+        "mj-body",
+        "mj-attributes",
+        "mj-all",
+        "mj-class",
+        "mj-breakpoint",
+        "mj-font",
+        "mj-html-attributes",
+        "mj-html-attribute",
+        "mj-selector",
+        "mj-preview",
+        "mj-style",
+        "mj-title",
+        "mj-raw",
+        "mj-include",
+        "mj-accordion",
+        "mj-accordion-element",
+        "mj-accordion-title",
+        "mj-accordion-text",
+        "mj-button",
+        "mj-carousel",
+        "mj-carousel-image",
+        "mj-column",
+        "mj-divider",
+        "mj-group",
+        "mj-hero",
+        "mj-image",
+        "mj-navbar",
+        "mj-navbar-link",
+        "mj-section",
+        "mj-social",
+        "mj-social-element",
+        "mj-spacer",
+        "mj-table",
+        "mj-text",
+        "mj-wrapper",
+    ]
+)
+MJML_TAG = re.compile(r"<(mj[a-z-]*)\b")
+
+
+def check_mjml_elements(source: str, template: str = MJML_TEMPLATE) -> None:
+    """mjml-python silently drops unknown elements: refuse them, naming the rendered line."""
+    findings = []
+    for number, line in enumerate(source.splitlines(), start=1):
+        for tag in MJML_TAG.findall(line):
+            if tag not in MJML_ELEMENTS:
+                findings.append(
+                    Finding(
+                        template,
+                        None,
+                        f"unknown MJML element <{tag}> (line {number} of the rendered MJML): "
+                        "check its spelling against https://documentation.mjml.io/",
+                    )
+                )
+    if findings:
+        raise RenderError("unknown MJML element", findings)
+
+
+def compile_mjml(source: str, template: str = MJML_TEMPLATE) -> str:
+    """MJML → HTML with mjml-python; no web fonts are added (Gmail drops them)."""
+    check_mjml_elements(source, template)
+    try:
+        return mjml.mjml2html(source, disable_comments=True, fonts={})
+    except Exception as exc:  # MRML reports its errors as plain exceptions
+        raise RenderError(
+            "MJML error", [Finding(template, None, f"MJML could not compile: {exc}")]
+        ) from None
+
+
+def render_newsletter(issue: Issue, layout: Layout) -> Newsletter:
+    """Render the MJML and text templates; fail if the HTML would be clipped by Gmail."""
+    env = make_env(layout)
+    m = issue.manifest
+    site = m.site
+
+    def track(url: str) -> str:
+        return tracked(url, site, issue.id)
+
+    images = {}
+    for review in issue.reviews:
+        if review.image:
+            source = (issue.content_dir / review.image.src).read_bytes()
+            images[email_image_name(review)] = resize_for_email(source)
+
+    generic_unsubscribe = unsubscribe_link(site, None)
+
+    def context(escape: bool) -> dict[str, object]:
+        """Template context; merge-field defaults are escaped for HTML, raw for text."""
+
+        def field(name: str, default: str = "") -> str:
+            default = str(markup_escape(default)) if escape else default
+            return Markup(merge_field(name, default)) if escape else merge_field(name, default)
+
+        return {
+            "issue": issue,
+            "track": track,
+            "field": field,
+            "image_src": lambda review: site.image_url(issue.id, email_image_name(review)),
+            "preheader_padding": PREHEADER_PADDING,
+            "links": {
+                "view_online": track(site.issue_url(issue.id)),
+                "pdf": track(site.issue_url(issue.id, "magazine-screen.pdf")),
+                "unsubscribe": field("unsubscribe_url", generic_unsubscribe)
+                if generic_unsubscribe
+                else None,
+            },
+        }
+
+    html = compile_mjml(render_template(env, MJML_TEMPLATE, **context(escape=True)))
+    text = render_template(env, TEXT_TEMPLATE, **context(escape=False))
+    text = "\n".join(line.rstrip() for line in text.splitlines()).strip() + "\n"
+    newsletter = Newsletter(html=html, text=text, images=images)
+    check_size(len(newsletter.personalised()[0].encode("utf-8")), len(issue.reviews))
+    return newsletter
+
+
+def check_size(size: int, reviews: int) -> None:
+    """Fail above Gmail's clipping size, warn close to it, saying what to cut."""
+    if size > GMAIL_CLIP_BYTES:
+        raise RenderError(
+            f"newsletter.html is {size / 1024:.0f} KB for {reviews} reviews; Gmail clips email "
+            "past 102 KB. Cut reviews from the newsletter, shorten standfirsts, or trim the intro."
+        )
+    if size > WARN_BYTES:
+        log.warning(
+            "newsletter.html is %.0f KB, close to Gmail's 102 KB clipping limit: "
+            "consider fewer reviews or shorter standfirsts",
+            size / 1024,
+        )
