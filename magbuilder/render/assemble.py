@@ -1,0 +1,179 @@
+"""Assemble a chunked magazine: front matter + review chunks + running heads → one tagged PDF.
+
+Review chunks are laid out with the same text width on every page and no margin boxes, so they
+do not depend on where they land. Here each page is shifted to its side's margins, its running
+heads and folio are drawn from a separately laid-out overlay (marked as an artifact), and the
+links, named destinations, outline and structure tree are rebuilt across chunks.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import pikepdf
+from pikepdf import Array, Dictionary, Name, NameTree, Pdf
+
+from ..content import Issue
+from .pdf import CHUNK_LINK
+
+MM = 72 / 25.4
+
+
+@dataclass(frozen=True)
+class ChunkPdf:
+    """A laid-out review chunk: its slug and tagged PDF bytes."""
+
+    slug: str
+    pdf: bytes
+
+
+def _shift(page: pikepdf.Page, pdf: Pdf, dx: float) -> None:
+    """Move a page's content (and its link areas) ``dx`` points to the right."""
+    if not dx:
+        return
+    page.contents_add(pdf.make_stream(f"q 1 0 0 1 {dx:.4f} 0 cm\n".encode()), prepend=True)
+    page.contents_add(pdf.make_stream(b"\nQ\n"))
+    for annot in page.obj.get("/Annots") or []:
+        rect = [float(v) for v in annot.Rect]
+        annot.Rect = Array([rect[0] + dx, rect[1], rect[2] + dx, rect[3]])
+
+
+def _stamp(page: pikepdf.Page, pdf: Pdf, overlay: pikepdf.Page, name: str) -> None:
+    """Draw ``overlay`` (running heads and folio) over ``page`` as a pagination artifact."""
+    form = pdf.copy_foreign(overlay.as_form_xobject())
+    # WeasyPrint shares one resource dictionary between pages: give this page its own.
+    resources = Dictionary(dict(page.obj.get("/Resources", Dictionary()).items()))
+    xobjects = Dictionary(dict(resources.get("/XObject", Dictionary()).items()))
+    xobjects[Name(name)] = form
+    resources.XObject = xobjects
+    page.obj.Resources = resources
+    content = f"\n/Artifact <</Type /Pagination>> BDC q {name} Do Q EMC\n".encode()
+    page.contents_add(pdf.make_stream(content))
+
+
+def _copy(out: Pdf, obj: object) -> object:
+    """Copy a possibly direct object from another PDF (qpdf copies only indirect ones)."""
+    if isinstance(obj, pikepdf.Object) and obj.is_indirect:
+        return out.copy_foreign(obj)
+    if isinstance(obj, Array):
+        return Array([_copy(out, item) for item in obj])
+    if isinstance(obj, Dictionary):
+        return Dictionary({key: _copy(out, value) for key, value in obj.items()})
+    return obj
+
+
+def _dests(pdf: Pdf) -> dict[str, Array]:
+    names = pdf.Root.get("/Names")
+    if names is None or "/Dests" not in names:
+        return {}
+    return dict(NameTree(names.Dests).items())
+
+
+def _merge_structure(out: Pdf, chunk: Pdf, parent_offset: int) -> int:
+    """Append a chunk's structure elements under the output's Document element.
+
+    Returns the number of parent-tree keys used, so the next chunk can be offset past them.
+    """
+    root = chunk.Root.get("/StructTreeRoot")
+    target = out.Root.get("/StructTreeRoot")
+    if root is None or target is None:
+        return 0
+    document = target.K[0]
+    kids = _copy(out, root.K[0].K)
+    for kid in kids:
+        if isinstance(kid, Dictionary):
+            kid.P = document
+        document.K.append(kid)
+    nums = list(root.ParentTree.get("/Nums", []))
+    target_nums = target.ParentTree.Nums
+    for i in range(0, len(nums), 2):
+        target_nums.append(int(nums[i]) + parent_offset)
+        target_nums.append(_copy(out, nums[i + 1]))
+    return max((int(nums[i]) for i in range(0, len(nums), 2)), default=-1) + 1
+
+
+def _parent_key_count(pdf: Pdf) -> int:
+    root = pdf.Root.get("/StructTreeRoot")
+    if root is None:
+        return 0
+    nums = root.ParentTree.get("/Nums", [])
+    return max((int(nums[i]) for i in range(0, len(nums), 2)), default=-1) + 1
+
+
+def assemble(
+    issue: Issue, front: bytes, chunks: list[ChunkPdf], overlay: bytes
+) -> tuple[bytes, dict[str, int]]:
+    """One PDF from the parts; returns it and the first page (1-based) of each review."""
+    out = Pdf.open(io.BytesIO(front))
+    heads = Pdf.open(io.BytesIO(overlay))
+    margins = issue.manifest.print.margins
+    centre = (margins.inside + margins.outside) / 2
+    starts: dict[str, int] = {}
+    dests = _dests(out)
+    parent_offset = _parent_key_count(out)
+    for chunk in chunks:
+        source = Pdf.open(io.BytesIO(chunk.pdf))
+        first = len(out.pages)  # 0-based index of the chunk's first page in the output
+        starts[chunk.slug] = first + 1
+        mapping = {}
+        for index, page in enumerate(source.pages):
+            out.pages.append(page)
+            new = out.pages[-1]
+            number = first + index + 1
+            # Right-hand (odd) pages have the inside margin on the left.
+            left_margin = margins.inside if number % 2 else margins.outside
+            dx = (left_margin - centre) * MM
+            _shift(new, out, dx)
+            _stamp(new, out, heads.pages[number - 1], "/MbRunningHeads")
+            mapping[page.obj.objgen] = (new, dx)
+            if "/StructParents" in new.obj:
+                new.obj.StructParents = int(new.obj.StructParents) + parent_offset
+            for annot in new.obj.get("/Annots") or []:
+                if "/StructParent" in annot:
+                    annot.StructParent = int(annot.StructParent) + parent_offset
+        for name, dest in _dests(source).items():
+            target, dx = mapping[dest[0].objgen]
+            x = float(dest[2]) + dx if len(dest) > 2 and dest[1] == Name.XYZ else None
+            rest = [x if i == 2 and x is not None else v for i, v in enumerate(dest)][1:]
+            dests[str(name)] = Array([target.obj, *rest])
+        parent_offset += _merge_structure(out, source, parent_offset)
+    _write_dests(out, dests)
+    _resolve_contents_links(out, dests)
+    _outline(out, issue, starts)
+    buffer = io.BytesIO()
+    out.save(buffer, deterministic_id=True)
+    return buffer.getvalue(), starts
+
+
+def _write_dests(out: Pdf, dests: dict[str, Array]) -> None:
+    if "/Names" not in out.Root:
+        out.Root.Names = Dictionary()
+    names = out.Root.Names
+    tree = NameTree.new(out)
+    for name in sorted(dests):
+        tree[name] = dests[name]
+    names.Dests = tree.obj
+
+
+def _resolve_contents_links(out: Pdf, dests: dict[str, Array]) -> None:
+    """Contents entries point at reviews by name (``magbuilder:review-<slug>``): make them GoTo."""
+    for page in out.pages:
+        for annot in page.obj.get("/Annots") or []:
+            action = annot.get("/A")
+            uri = str(action.get("/URI", "")) if action is not None else ""
+            if uri.startswith(CHUNK_LINK) and uri[len(CHUNK_LINK) :] in dests:
+                annot.A = Dictionary(S=Name.GoTo, D=pikepdf.String(uri[len(CHUNK_LINK) :]))
+                if "/Contents" in annot:
+                    del annot["/Contents"]
+
+
+def _outline(out: Pdf, issue: Issue, starts: dict[str, int]) -> None:
+    """Sections → reviews, after the front matter's own entries (cover, editorial, contents)."""
+    with out.open_outline() as outline:
+        for section in issue.sections:
+            first = section.reviews[0].slug
+            item = pikepdf.OutlineItem(section.title, starts[first] - 1)
+            for review in section.reviews:
+                item.children.append(pikepdf.OutlineItem(review.title, starts[review.slug] - 1))
+            outline.root.append(item)
