@@ -1,0 +1,378 @@
+"""The ``magbuilder`` command line: each command is a few lines over a library call.
+
+Exit codes: 0 success, 1 bad input (every problem printed as ``path:line: message``), 2 usage.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import MagbuilderError, UsageError
+
+log = logging.getLogger("magbuilder")
+
+manifest_arg = click.argument(
+    "manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="ISSUE.yaml"
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="magbuilder")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.option("-q", "--quiet", is_flag=True, help="Only print warnings and errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, quiet: bool) -> None:
+    """Build a PDF magazine and an HTML newsletter from review files and an issue manifest."""
+    ctx.obj = {"debug": debug}
+    logging.basicConfig(
+        level=logging.DEBUG if debug else (logging.WARNING if quiet else logging.INFO),
+        format="%(levelname)s: %(message)s" if debug else "%(message)s",
+        stream=sys.stderr,
+    )
+    # WeasyPrint's own warnings (unsupported CSS, missing glyphs) matter; its INFO chatter doesn't.
+    logging.getLogger("weasyprint").setLevel(logging.DEBUG if debug else logging.WARNING)
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
+    logging.getLogger("pikepdf").setLevel(logging.WARNING)
+
+
+@cli.command()
+@click.argument(
+    "manifests",
+    nargs=-1,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="[ISSUE.yaml]...",
+)
+@click.option("--all", "build_all", is_flag=True, help="Build every issues/*.yaml.")
+@click.option(
+    "--out",
+    default="build",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for outputs; files go to OUT/<issue id>/.",
+)
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), help="Layout processes [default: cores].")
+@click.option("--single-pass", is_flag=True, help="Lay out the magazine in one pass (reference).")
+@click.option("--keep-html", is_flag=True, help="Also write magazine.html, the single-pass source.")
+@click.option("--force", is_flag=True, help="Ignore caches: lay out everything again.")
+@click.option("--marks/--no-marks", default=None, help="Crop marks on the print file.")
+@click.option("--no-preflight", is_flag=True, help="Skip the print file's preflight.")
+def build(
+    manifests: tuple[Path, ...],
+    build_all: bool,
+    out: Path,
+    jobs: int | None,
+    single_pass: bool,
+    keep_html: bool,
+    force: bool,
+    marks: bool | None,
+    no_preflight: bool,
+) -> None:
+    """Build issues: print and screen PDFs, newsletter HTML, text, MIME message and images.
+
+    Reviews are laid out in parallel and cached: a rebuild lays out only what changed, and a
+    build with nothing changed does nothing.
+    """
+    from .build import BuildOptions, build_issue
+
+    if build_all:
+        manifests = tuple(sorted(Path("issues").glob("*.yaml")))
+    if not manifests:
+        raise UsageError("name an issue manifest (issues/<id>.yaml) or use --all")
+    options = BuildOptions(
+        jobs=jobs,
+        single_pass=single_pass,
+        keep_html=keep_html,
+        force=force,
+        marks=marks,
+        preflight=not no_preflight,
+    )
+    failed: list[MagbuilderError] = []
+    for manifest in manifests:
+        try:
+            result = build_issue(manifest, out, options)
+        except MagbuilderError as exc:
+            if len(manifests) == 1:
+                raise
+            click.echo(f"{manifest}: failed\n{exc.report()}", err=True)
+            failed.append(exc)
+            continue
+        if result.up_to_date:
+            click.echo(f"{result.out_dir}: up to date, nothing to lay out")
+            continue
+        for path in result.files.values():
+            if path.parent == result.out_dir:
+                click.echo(f"wrote {path} ({path.stat().st_size / 1024:,.0f} KB)")
+        images = sum(1 for p in result.files.values() if p.parent != result.out_dir)
+        click.echo(
+            f"{result.issue.id}: laid out {len(result.laid_out)} part(s), "
+            f"reused {len(result.cached)} from cache; {images} email images"
+        )
+    if failed:
+        raise MagbuilderError(f"{len(failed)} of {len(manifests)} issues failed (see above)")
+
+
+@cli.command()
+@manifest_arg
+def check(manifest: Path) -> None:
+    """Validate ISSUE.yaml and the reviews it selects, without building."""
+    from .manifest import load_issue
+
+    issue = load_issue(manifest)
+    sections = len(issue.sections)
+    click.echo(f"{manifest}: ok ({len(issue.reviews)} reviews in {sections} sections)")
+
+
+@cli.command()
+@click.option(
+    "--out",
+    default="build/site",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the site (replaced whole).",
+)
+@click.option(
+    "--build-dir",
+    default="build",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where issues are built and reused.",
+)
+def archive(out: Path, build_dir: Path) -> None:
+    """Build the archive site of every issues/*.yaml, building issues that are missing or stale."""
+    from .archive import build_archive
+
+    result = build_archive(Path.cwd(), out, build_dir)
+    for issue_id in result.built:
+        click.echo(f"built {build_dir / issue_id}")
+    click.echo(f"wrote {out}/index.html ({len(result.issues)} issues) and {out}/feed.atom")
+
+
+@cli.command()
+@manifest_arg
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on; 0 picks a free one.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address only.")
+def preview(manifest: Path, port: int, host: str) -> None:
+    """Serve a live preview of ISSUE.yaml (email and PDF pages), rebuilt on every save."""
+    from .preview import serve_preview
+
+    def ready(url: str) -> None:
+        click.echo(f"previewing {manifest} at {url} (Ctrl-C to stop)")
+
+    serve_preview(manifest, host, port, on_ready=ready)
+
+
+@cli.command("preflight")
+@click.argument("pdf", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--saddle-stitched", is_flag=True, help="Warn unless pages are a multiple of 4.")
+@click.option("--screen", is_flag=True, help="A reader's file: check fonts and image ppi only.")
+def preflight_command(pdf: Path, saddle_stitched: bool, screen: bool) -> None:
+    """Check PDF for print: boxes and bleed, fonts, PDF/X output intent, image resolution."""
+    from .preflight import format_findings, preflight, summary
+
+    findings = preflight(pdf, saddle_stitched=saddle_stitched, screen=screen)
+    if any(f.level == "error" for f in findings):
+        click.echo("\n".join(str(f) for f in findings))
+        raise MagbuilderError(summary(findings))
+    click.echo(format_findings(findings))
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, required=True, metavar="SOURCE…")
+@click.option(
+    "--into", default="content/reviews", show_default=True,
+    type=click.Path(file_okay=False, path_type=Path), help="Folder for the review files.",
+)  # fmt: skip
+@click.option("--title", help="Headline for a saved page that has none.")
+def ingest(sources: tuple[str, ...], into: Path, title: str | None) -> None:
+    """Ingest reviews from feeds (URL or file) and saved article pages (.html, .txt)."""
+    from .errors import InputError
+    from .ingest import ingest as run_ingest
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request otherwise
+    report = run_ingest(list(sources), into, title=title)
+    for finding in report.findings:
+        click.echo(str(finding), err=True)
+    for line in report.lines():
+        click.echo(line)
+    click.echo(report.summary())
+    if report.errors:
+        raise InputError("ingest failed", report.errors)
+
+
+@cli.command()
+@manifest_arg
+@click.option(
+    "--subscribers",
+    metavar="FILE",
+    envvar="MAGBUILDER_SUBSCRIBERS",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="CSV list: an 'email' column, optional 'name', other columns as merge fields "
+    "(env MAGBUILDER_SUBSCRIBERS).",
+)
+@click.option(
+    "--smtp",
+    metavar="URL",
+    envvar="MAGBUILDER_SMTP",
+    help="smtp://[user:password@]host:port of the mail server (env MAGBUILDER_SMTP).",
+)
+@click.option(
+    "--tls",
+    type=click.Choice(["auto", "starttls", "ssl", "none"]),
+    default="auto",
+    show_default=True,
+    help="starttls (ports 587/25), ssl (implicit TLS, port 465) or none. auto: ssl for port "
+    "465 or smtps://, none for a loopback server, else starttls.",
+)
+@click.option(
+    "--test",
+    "test_address",
+    metavar="ADDRESS",
+    help="Send one copy, subject marked [TEST], to ADDRESS only; the ledger is not touched.",
+)
+@click.option(
+    "--dry-run",
+    metavar="DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write every subscriber's message as an .eml file in DIR instead of sending.",
+)
+@click.option(
+    "--rate",
+    metavar="N",
+    type=click.FloatRange(min=0),
+    default=5.0,
+    show_default=True,
+    help="At most this many messages a second (0: no limit).",
+)
+@click.option(
+    "--state-dir",
+    metavar="DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the campaign ledgers [default: build/<id>/campaigns in the project].",
+)
+@click.option(
+    "--force-new-campaign",
+    is_flag=True,
+    help="Start a new campaign that sends to everyone again (needed when the newsletter "
+    "changed after sending began).",
+)
+@click.option("--status", is_flag=True, help="Print the campaign's counts and failed addresses.")
+@click.option(
+    "--max-attempts",
+    metavar="N",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Attempts per address and run for temporary (4xx) failures.",
+)
+@click.option(
+    "--retry-delay",
+    metavar="SECONDS",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="Wait before the first retry; doubles each time, at most 15 min.",
+)
+def send(
+    manifest: Path,
+    subscribers: Path | None,
+    smtp: str | None,
+    tls: str,
+    test_address: str | None,
+    dry_run: Path | None,
+    rate: float,
+    state_dir: Path | None,
+    force_new_campaign: bool,
+    status: bool,
+    max_attempts: int,
+    retry_delay: float,
+) -> None:
+    """Send ISSUE.yaml's newsletter to every subscriber through an SMTP server.
+
+    Each subscriber gets one personalised message (greeting by name, their own signed
+    unsubscribe link, also in List-Unsubscribe). Progress, with counts and ETA, goes to
+    stderr; the final counts by state and the addresses that failed to stdout.
+
+    \b
+    Needs MAGBUILDER_UNSUBSCRIBE_SECRET (the key the website uses to check unsubscribe
+    tokens) and site.unsubscribe_url with {token} in magbuilder.yaml. SMTP credentials
+    come from the URL or MAGBUILDER_SMTP_USER / MAGBUILDER_SMTP_PASSWORD.
+
+    \b
+    Every recipient's state (pending, sent, failed, refused) is committed to a ledger
+    (SQLite) before the next message. Run the same command again after a crash, Ctrl-C or
+    failures: it resumes, never sends twice to an address the server accepted, retries
+    temporary (4xx) failures with back-off, and never retries permanent (5xx) refusals.
+    If the newsletter changed since sending began it refuses, unless --force-new-campaign.
+
+    \b
+    Examples:
+      magbuilder send issues/2026-12.yaml --subscribers subs.csv --dry-run out/eml
+      magbuilder send issues/2026-12.yaml --smtp smtp://mail.example.org --test me@example.org
+      magbuilder send issues/2026-12.yaml --subscribers subs.csv --smtp smtp://mail.example.org
+      magbuilder send issues/2026-12.yaml --status
+
+    Exit codes: 0 done, 1 bad input or addresses still failing (run again), 2 usage,
+    130 stopped by Ctrl-C (run again to resume). See docs/sending.md.
+    """
+    from .deliver import SendIncomplete, SendOptions, campaign_status, parse_smtp_url, send_issue
+    from .deliver.report import format_result, format_status, resume_hint
+
+    if status:
+        click.echo(format_status(campaign_status(manifest, state_dir)))
+        return
+    options = SendOptions(
+        subscribers=subscribers,
+        smtp=parse_smtp_url(smtp, tls) if smtp else None,
+        test_address=test_address,
+        dry_run=dry_run,
+        rate=rate,
+        state_dir=state_dir,
+        force_new_campaign=force_new_campaign,
+        max_attempts=max_attempts,
+        retry_delay=retry_delay,
+    )
+    result = send_issue(manifest, options)
+    click.echo(format_result(result))
+    if result.exit_code:  # stopped, or addresses still failing: exit 130 or 1 with the hint
+        raise SendIncomplete(resume_hint(result) or "not everything was sent", result.exit_code)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI and map expected failures to exit codes without a traceback."""
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        cli.main(args=args, prog_name="magbuilder", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return 2
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 1
+    except MagbuilderError as exc:
+        if "--debug" in args:
+            raise
+        click.echo(exc.report(), err=True)
+        return exc.exit_code
+    except Exception as exc:  # a bug, not bad input: still no traceback unless asked for
+        if "--debug" in args:
+            raise
+        click.echo(f"magbuilder: internal error: {exc!r}; rerun with --debug for details", err=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
