@@ -22,17 +22,17 @@ check: venv
 	$(BIN)/magbuilder check $(ISSUE)
 
 test: venv system node_modules/.installed
-	$(BIN)/ruff check magbuilder tests scripts
-	$(BIN)/ruff format --check magbuilder tests scripts
+	$(BIN)/ruff check magbuilder tests scripts bench
+	$(BIN)/ruff format --check magbuilder tests scripts bench
 	$(BIN)/python -m pytest -q
 
 lint: venv
-	$(BIN)/ruff check magbuilder tests scripts
-	$(BIN)/ruff format --check magbuilder tests scripts
+	$(BIN)/ruff check magbuilder tests scripts bench
+	$(BIN)/ruff format --check magbuilder tests scripts bench
 
 format: venv
-	$(BIN)/ruff format magbuilder tests scripts
-	$(BIN)/ruff check --fix magbuilder tests scripts
+	$(BIN)/ruff format magbuilder tests scripts bench
+	$(BIN)/ruff check --fix magbuilder tests scripts bench
 
 venv: $(VENV)/.installed
 

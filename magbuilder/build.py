@@ -114,8 +114,12 @@ def inputs_digest(issue: Issue, options: BuildOptions) -> str:
         images.update(BODY_IMAGE.findall(review.body))
     files += [issue.content_dir / src for src in sorted(images)]
     for folder in layout_dirs:
-        if folder.is_dir():
-            files += sorted(p for p in folder.rglob("*") if p.is_file())
+        if folder.is_dir():  # the archive's templates don't go into an issue's outputs
+            files += sorted(
+                p
+                for p in folder.rglob("*")
+                if p.is_file() and "archive" not in p.relative_to(folder).parts[:1]
+            )
     for path in files:
         h.update(str(path).encode())
         h.update(path.read_bytes() if path.is_file() else b"<missing>")

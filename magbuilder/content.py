@@ -140,7 +140,9 @@ class Site(Model):
     reply_to: str | None = None
     list_id: str | None = None
     unsubscribe_url: str | None = Field(
-        None, pattern=HTTPS_URL, description="one-click unsubscribe endpoint; '{token}' is filled in"
+        None,
+        pattern=HTTPS_URL,
+        description="one-click unsubscribe endpoint; '{token}' is filled in",
     )
     unsubscribe_mailto: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+$")
     utm: dict[str, str] = Field(
@@ -156,15 +158,20 @@ class Site(Model):
         """Absolute URL of a review's full text on the site."""
         return f"{self.base_url.rstrip('/')}/{slug}/"
 
+    @property
+    def archive_base(self) -> str:
+        """Absolute URL of the archive's root, ending in ``/`` (default: ``<base_url>/issues/``)."""
+        base = self.archive_url or f"{self.base_url.rstrip('/')}/issues"
+        return base.rstrip("/") + "/"
+
     def issue_url(self, issue_id: str, name: str = "") -> str:
         """Absolute URL of an issue's page (or a file of it) in the archive."""
-        base = self.archive_url or f"{self.base_url.rstrip('/')}/issues"
-        return f"{base.rstrip('/')}/{issue_id}/{name}"
+        return f"{self.archive_base}{issue_id}/{name}"
 
     def image_url(self, issue_id: str, name: str) -> str:
         """Absolute URL of an email image written to ``build/<id>/images/``."""
-        base = self.image_base_url or self.archive_url or f"{self.base_url.rstrip('/')}/issues"
-        return f"{base.rstrip('/')}/{issue_id}/images/{name}"
+        base = self.image_base_url.rstrip("/") + "/" if self.image_base_url else self.archive_base
+        return f"{base}{issue_id}/images/{name}"
 
     @property
     def domain(self) -> str:

@@ -62,12 +62,17 @@ class Layout:
 
     @property
     def strings(self) -> dict[str, dict[str, str]]:
-        """Translated labels (``strings.yaml``), the layout's own over the default's."""
-        return _strings(tuple(self.chain))
+        """Translated labels (``strings.yaml``), the layout's own over the default's.
+
+        Cached while the files are unchanged (the preview server edits them live).
+        """
+        files = [folder / "strings.yaml" for folder in self.chain]
+        stamps = tuple(p.stat().st_mtime_ns if p.is_file() else 0 for p in files)
+        return _strings(tuple(self.chain), stamps)
 
 
 @lru_cache(maxsize=8)
-def _strings(chain: tuple[Path, ...]) -> dict[str, dict[str, str]]:
+def _strings(chain: tuple[Path, ...], stamps: tuple[int, ...]) -> dict[str, dict[str, str]]:
     merged: dict[str, dict[str, str]] = {}
     for folder in reversed(chain):
         path = folder / "strings.yaml"

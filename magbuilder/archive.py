@@ -1,0 +1,335 @@
+"""The static archive site: an index of every issue, a page per issue, its PDFs and an Atom feed.
+
+``build_archive`` builds whatever issue is missing or out of date, renders the site into a
+temporary folder beside ``out`` and swaps it into place only when everything succeeded, so a
+failure leaves the previous site intact. Links between pages are relative (the folder works from
+any path or from disk); only the feed uses absolute URLs, from ``site.archive_url``. Nothing
+depends on the clock: the same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pikepdf
+import yaml
+from PIL import Image, ImageOps
+
+from .build import build_issue
+from .content import Issue, Site
+from .errors import Finding, InputError, MagbuilderError
+from .manifest import load_issue, shown
+from .render.email import email_image_name
+from .render.env import DEFAULT, Layout, make_env, render_template
+
+log = logging.getLogger(__name__)
+
+PRINT_PDF = "magazine.pdf"
+SCREEN_PDF = "magazine-screen.pdf"
+NEWSLETTER = "newsletter.html"
+COVER = "cover.jpg"
+THUMB_HEIGHT = 400
+TEMPLATES = "archive"
+
+
+@dataclass(frozen=True)
+class Download:
+    """A file offered for download: its name in the issue folder, size in bytes and page count."""
+
+    name: str
+    size: int
+    pages: int
+
+
+@dataclass(frozen=True)
+class ArchivedIssue:
+    """One issue as the archive shows it."""
+
+    issue: Issue
+    build_dir: Path
+    screen: Download
+    print: Download
+    cover: str
+    cover_size: tuple[int, int]
+
+    @property
+    def id(self) -> str:
+        return self.issue.id
+
+
+@dataclass(frozen=True)
+class ArchiveResult:
+    """What ``build_archive`` wrote: the site folder, the issues newest first, freshly built ids."""
+
+    out: Path
+    issues: list[ArchivedIssue]
+    built: list[str]
+
+
+def human_size(size: int) -> str:
+    """``2.4 MB``, ``850 KB``: sizes as a reader thinks of them (1 KB = 1024 bytes).
+
+    The space is a no-break space, so the unit never wraps away from its number.
+    """
+    if size < 1024 * 1024:
+        return f"{max(1, round(size / 1024))}\u00a0KB"
+    return f"{size / (1024 * 1024):.1f}\u00a0MB"
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _load_all(manifests: list[Path], root: Path) -> list[Issue]:
+    """Load every manifest, reporting the problems of all of them together."""
+    issues, findings = [], []
+    for path in manifests:
+        try:
+            issues.append(load_issue(path))
+        except InputError as exc:
+            findings.extend(exc.findings)
+    seen: dict[str, Path] = {}
+    for issue in issues:
+        if issue.id in seen:
+            findings.append(
+                Finding(
+                    shown(issue.manifest_path, root),
+                    None,
+                    f"id '{issue.id}' is also used by {shown(seen[issue.id], root)}: "
+                    "give every issue its own id",
+                )
+            )
+        seen[issue.id] = issue.manifest_path
+    if findings:
+        raise InputError("invalid issues", findings)
+    return issues
+
+
+def _page_count(path: Path) -> int:
+    with pikepdf.open(path) as pdf:
+        return len(pdf.pages)
+
+
+def _jpeg(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.convert("RGB").save(out, "JPEG", quality=85, optimize=True, progressive=True)
+    return out.getvalue()
+
+
+def cover_thumbnail(pdf: Path, cover_image: Path | None = None) -> bytes:
+    """A JPEG of the PDF's first page, ``THUMB_HEIGHT`` pixels on its long side.
+
+    Rendered with poppler's ``pdftoppm``; without it, the cover image is cropped to the page's
+    proportions with Pillow instead.
+    """
+    pdftoppm = shutil.which("pdftoppm")
+    if pdftoppm:
+        with tempfile.TemporaryDirectory() as tmp:
+            stem = Path(tmp) / "cover"
+            cmd = [pdftoppm, "-png", "-f", "1", "-l", "1", "-singlefile"]
+            cmd += ["-scale-to", str(THUMB_HEIGHT), str(pdf), str(stem)]
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
+            if done.returncode == 0:
+                with Image.open(stem.with_suffix(".png")) as image:
+                    return _jpeg(image)
+            log.warning("pdftoppm could not render %s: %s", pdf, done.stderr.strip())
+    if cover_image is None:
+        raise MagbuilderError(f"cannot render a cover thumbnail of {pdf}: install poppler-utils")
+    with Image.open(cover_image) as image:
+        size = (round(THUMB_HEIGHT * 210 / 297), THUMB_HEIGHT)
+        return _jpeg(ImageOps.fit(image, size, Image.Resampling.LANCZOS))
+
+
+def web_newsletter(html: str, site: Site, issue_id: str) -> str:
+    """The newsletter as a page of the archive: its images and PDF link made relative.
+
+    Links open in the whole window, not inside the issue page's frame.
+    """
+    html = html.replace(site.image_url(issue_id, ""), "images/")
+    html = html.replace(site.issue_url(issue_id, SCREEN_PDF), SCREEN_PDF)
+    return html.replace("<head>", '<head>\n<base target="_top">', 1)
+
+
+def _stage_issue(issue: Issue, build_dir: Path, dest: Path) -> ArchivedIssue:
+    """Copy an issue's PDFs, email images and web newsletter into ``dest`` (``<site>/<id>/``)."""
+    src = build_dir / issue.id
+    dest.mkdir(parents=True)
+    screen_src = src / SCREEN_PDF
+    if not screen_src.is_file():
+        # Builds without a screen edition: the print file stands in, so links never break.
+        log.info("%s: no %s in %s; publishing %s as the screen edition", issue.id, SCREEN_PDF,
+                 src, PRINT_PDF)  # fmt: skip
+        screen_src = src / PRINT_PDF
+    shutil.copyfile(screen_src, dest / SCREEN_PDF)
+    shutil.copyfile(src / PRINT_PDF, dest / PRINT_PDF)
+    site = issue.manifest.site
+    html = (src / NEWSLETTER).read_text(encoding="utf-8")
+    (dest / NEWSLETTER).write_text(web_newsletter(html, site, issue.id), encoding="utf-8")
+    for review in issue.reviews:
+        image = src / "images" / email_image_name(review)
+        if review.image and image.is_file():
+            (dest / "images").mkdir(exist_ok=True)
+            shutil.copyfile(image, dest / "images" / image.name)
+    thumb = cover_thumbnail(dest / SCREEN_PDF, issue.content_dir / issue.manifest.cover.image)
+    (dest / COVER).write_bytes(thumb)
+    with Image.open(io.BytesIO(thumb)) as image:
+        cover_size = image.size
+
+    def download(name: str) -> Download:
+        path = dest / name
+        return Download(name=name, size=path.stat().st_size, pages=_page_count(path))
+
+    return ArchivedIssue(
+        issue=issue,
+        build_dir=src,
+        screen=download(SCREEN_PDF),
+        print=download(PRINT_PDF),
+        cover=COVER,
+        cover_size=cover_size,
+    )
+
+
+def _strings(layout: Layout) -> dict[str, dict[str, str]]:
+    """The archive's labels (``archive/strings.yaml``), the layout's own over the default's."""
+    merged: dict[str, dict[str, str]] = {}
+    for folder in reversed(layout.chain):
+        path = folder / TEMPLATES / "strings.yaml"
+        if path.is_file():
+            for lang, table in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).items():
+                merged.setdefault(str(lang), {}).update(table or {})
+    return merged
+
+
+def _env(layout: Layout):  # noqa: ANN202 - a jinja2 Environment
+    env = make_env(layout)
+    base_t = env.globals["t"]
+    own = _strings(layout)
+
+    def t(key: str, lang: str = "en") -> str:
+        """A label from strings.yaml, else from archive/strings.yaml, else the key."""
+        found = base_t(key, lang)
+        if found != key:
+            return found
+        for table in (own.get(lang), own.get(lang.split("-")[0]), own.get("en")):
+            if table and key in table:
+                return table[key]
+        return key
+
+    env.globals["t"] = t
+    env.filters["filesize"] = human_size
+    return env
+
+
+def _atom_date(issue: Issue) -> str:
+    return f"{issue.manifest.date.isoformat()}T00:00:00Z"
+
+
+def _atom_id(issue: Issue) -> str:
+    """A tag URI (RFC 4151) from the archive's host, the issue date and id: stable across builds."""
+    site = issue.manifest.site
+    host = urlsplit(site.archive_base).hostname
+    return f"tag:{host},{issue.manifest.date.isoformat()}:issue/{issue.id}"
+
+
+def render_site(entries: list[ArchivedIssue], layout: Layout, dest: Path) -> None:
+    """Render the index, one page per issue, the feed and the stylesheet into ``dest``."""
+    env = _env(layout)
+    newest = entries[0].issue.manifest
+    site, lang = newest.site, newest.lang
+    common = {"site": site, "issues": entries}
+    pages = {
+        "index.html": render_template(
+            env, f"{TEMPLATES}/index.html.j2", prefix="", lang=lang, **common
+        )
+    }
+    for i, entry in enumerate(entries):
+        pages[f"{entry.id}/index.html"] = render_template(
+            env,
+            f"{TEMPLATES}/issue.html.j2",
+            prefix="../",
+            lang=entry.issue.manifest.lang,
+            entry=entry,
+            newer=entries[i - 1] if i > 0 else None,
+            older=entries[i + 1] if i + 1 < len(entries) else None,
+            **common,
+        )
+    pages["feed.atom"] = render_template(
+        env,
+        f"{TEMPLATES}/feed.atom.j2",
+        lang=lang,
+        base=site.archive_base,
+        updated=_atom_date(entries[0].issue),
+        atom_date=_atom_date,
+        atom_id=_atom_id,
+        **common,
+    )
+    for name, text in pages.items():
+        (dest / name).write_text(text, encoding="utf-8")
+    css = layout.find(f"{TEMPLATES}/archive.css")
+    if css is None:
+        raise MagbuilderError(f"no {TEMPLATES}/archive.css in {layout.chain[0]} or default")
+    shutil.copyfile(css, dest / "archive.css")
+
+
+def _swap_into_place(staged: Path, out: Path) -> None:
+    """Replace ``out`` with ``staged``: two renames, the old site deleted only afterwards."""
+    old = None
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        os.replace(out, old / out.name)
+    try:
+        os.replace(staged, out)
+    except BaseException:
+        if old is not None:
+            os.replace(old / out.name, out)
+        raise
+    if old is not None:
+        shutil.rmtree(old)
+
+
+def build_archive(root: Path | str, out: Path | str, build_dir: Path | str) -> ArchiveResult:
+    """Build (if needed) every ``issues/*.yaml`` of ``root`` into ``build_dir``, then the site.
+
+    An issue is rebuilt when ``build_dir/<id>/`` is missing or any file it is built from changed
+    (manifest, magbuilder.yaml, its reviews and images, the layout). Raises InputError for
+    invalid manifests (all problems at once) and RenderError when a build fails; either way the
+    previous site in ``out`` is left untouched.
+    """
+    root, out, build_dir = Path(root), Path(out), Path(build_dir)
+    manifests = sorted((root / "issues").glob("*.yaml"))
+    if not manifests:
+        raise InputError(
+            "no issues",
+            [Finding(shown(root / "issues", root), None, "no *.yaml manifests: add an issue")],
+        )
+    issues = _load_all(manifests, root)
+    built = []
+    for issue in issues:
+        # build_issue returns at once when no input changed since build_dir/<id>/ was built.
+        if not build_issue(issue.manifest_path, build_dir).up_to_date:
+            log.debug("built %s", issue.id)
+            built.append(issue.id)
+    issues.sort(key=lambda i: (i.manifest.date, i.manifest.number), reverse=True)
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staged = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+    try:
+        os.chmod(staged, 0o777 & ~_umask())  # mkdtemp makes it 0700; the site is for sharing
+        entries = [_stage_issue(i, build_dir, staged / i.id) for i in issues]
+        render_site(entries, Layout(root / "layouts", DEFAULT), staged)
+        _swap_into_place(staged, out)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+    log.debug("archive of %d issues in %s", len(entries), out)
+    return ArchiveResult(out=out, issues=entries, built=built)
