@@ -35,7 +35,9 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
-def open_page(browser: Browser, url: str, width: int, remote: dict[str, Path] | None = None) -> Page:
+def open_page(
+    browser: Browser, url: str, width: int, remote: dict[str, Path] | None = None
+) -> Page:
     """Open ``url`` at a viewport ``width`` CSS pixels wide.
 
     Requests to ``http(s)`` URLs are answered from ``remote`` (URL prefix → local folder),

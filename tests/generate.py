@@ -7,12 +7,60 @@ from pathlib import Path
 
 from PIL import Image
 
-WORDS = (
-    "camera light river archive witness harbour winter village memory silence labour border "
-    "season kitchen factory island road school court family mountain ferry signal harvest "
-    "frame patience distance morning voice document editor sound night water salt ice "
-    "the a of and in with its which slowly never often quietly between across under after"
-).split()
+WORDS = [
+    "camera",
+    "light",
+    "river",
+    "archive",
+    "witness",
+    "harbour",
+    "winter",
+    "village",
+    "memory",
+    "silence",
+    "labour",
+    "border",
+    "season",
+    "kitchen",
+    "factory",
+    "island",
+    "road",
+    "school",
+    "court",
+    "family",
+    "mountain",
+    "ferry",
+    "signal",
+    "harvest",
+    "frame",
+    "patience",
+    "distance",
+    "morning",
+    "voice",
+    "document",
+    "editor",
+    "sound",
+    "night",
+    "water",
+    "salt",
+    "ice",
+    "the",
+    "a",
+    "of",
+    "and",
+    "in",
+    "with",
+    "its",
+    "which",
+    "slowly",
+    "never",
+    "often",
+    "quietly",
+    "between",
+    "across",
+    "under",
+    "after",
+]
 KICKERS = ["MEMORY", "LABOUR", "JUSTICE", "CLIMATE", "FAMILY", "SCIENCE", "CRAFT", "SPORT"]
 NAMES = ["Ana Ruiz", "Ola Berg", "Mei Tan", "Kofi Mensah", "Lea Roth", "Ivo Petrov", "Sara Nilsen"]
 
@@ -36,7 +84,8 @@ def review_file(rng: random.Random, index: int, words: int = 900) -> str:
         if len(paragraphs) == 6:
             paragraphs.append(f"::: pullquote\n{sentence(rng, 10, 16)}\n:::")
     name = NAMES[index % len(NAMES)]
-    return f"""---
+    return (
+        f"""---
 title: "{title}"
 kicker: "{KICKERS[index % len(KICKERS)]}"
 standfirst: "{sentence(rng, 25, 40)}"
@@ -56,7 +105,10 @@ image:
   caption: "{sentence(rng, 6, 12)}"
   credit: "Illustration: generated"
 ---
-""" + "\n\n".join(paragraphs) + "\n"
+"""
+        + "\n\n".join(paragraphs)
+        + "\n"
+    )
 
 
 def generate_project(root: Path, reviews: int, *, words: int = 900, seed: int = 1) -> Path:
@@ -73,7 +125,9 @@ def generate_project(root: Path, reviews: int, *, words: int = 900, seed: int = 
     slugs = []
     for i in range(reviews):
         slug = f"review-{i + 1:03d}"
-        (root / "content" / "reviews" / f"{slug}.md").write_text(review_file(rng, i, words), "utf-8")
+        (root / "content" / "reviews" / f"{slug}.md").write_text(
+            review_file(rng, i, words), "utf-8"
+        )
         slugs.append(slug)
     per = max(1, -(-reviews // 3))
     sections = "\n".join(

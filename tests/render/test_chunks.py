@@ -55,7 +55,7 @@ def test_chunked_layout_matches_the_single_pass(which, generated_issue, tmp_path
         first_words = " ".join((review.standfirst or review.title).split()[:4])
         opener = reader.pages[stats.starts[review.slug] - 1].extract_text()
         assert first_words in " ".join(opener.split())
-    for slug, start in list(stats.starts.items())[:8]:
+    for start in list(stats.starts.values())[:8]:
         assert str(start) in contents
     names = reader.named_destinations
     for slug, start in stats.starts.items():

@@ -28,11 +28,13 @@ def test_no_horizontal_scroll_and_every_teaser_visible(browser, sample_build, wi
         for i in range(titles.count()):
             box = titles.nth(i).bounding_box()
             assert box and box["width"] > 0 and box["height"] > 0
-            assert 0 <= box["x"] and box["x"] + box["width"] <= client + 0.5
+            assert box["x"] >= 0 and box["x"] + box["width"] <= client + 0.5
         # Every teaser image loaded (from the local copies) and fits the viewport.
-        widths = page.evaluate(
-            "Array.from(document.images).map(i => [i.naturalWidth, i.getBoundingClientRect().right])"
+        script = (
+            "Array.from(document.images)"
+            ".map(i => [i.naturalWidth, i.getBoundingClientRect().right])"
         )
+        widths = page.evaluate(script)
         assert all(natural > 0 and right <= client + 0.5 for natural, right in widths)
         rtl = page.locator('div[dir="rtl"]').first
         assert rtl.evaluate("e => getComputedStyle(e).direction") == "rtl"

@@ -13,7 +13,8 @@ from ..conftest import manifest_text, review_text
 
 @pytest.fixture(scope="module")
 def message(sample_build):
-    return message_from_bytes(sample_build.files["newsletter.eml"].read_bytes(), policy=policy.default)
+    raw = sample_build.files["newsletter.eml"].read_bytes()
+    return message_from_bytes(raw, policy=policy.default)
 
 
 def test_multipart_alternative_text_first_then_html(message, sample_build):

@@ -1,0 +1,221 @@
+"""``magbuilder send`` as a real process: killed part-way, interrupted, resumed; never twice."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import SECRET, addresses, cli_env, run_send, send_cmd, subscriber_rows, write_csv
+
+
+def ledger_file(project: Path, number: int = 1) -> Path:
+    return project / "build" / "t-1" / "campaigns" / f"t-1.{number}.sqlite"
+
+
+def ledger_counts(project: Path) -> dict[str, int]:
+    db = sqlite3.connect(ledger_file(project))
+    counts = dict(db.execute("SELECT state, COUNT(*) FROM recipients GROUP BY state"))
+    counts["in_flight"] = db.execute("SELECT COUNT(*) FROM recipients WHERE in_flight").fetchone()[
+        0
+    ]
+    db.close()
+    return counts
+
+
+def start(project: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        send_cmd(*args),
+        cwd=project,
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_sigkill_part_way_then_rerun_delivers_exactly_once(project, server, smtp_url):
+    csv = write_csv(project, subscriber_rows(200))
+    args = ("--subscribers", csv.name, "--smtp", smtp_url, "--rate", "0")
+    sender: list[subprocess.Popen[str]] = []
+
+    def kill_with_message_in_hand(count, srv):
+        # The 81st message has been transmitted but not yet accepted: kill the sender now.
+        if count == 80 and sender and sender[0].poll() is None:
+            os.kill(sender[0].pid, signal.SIGKILL)
+            return "451 4.3.0 not accepted"  # nobody reads this: the client is dead
+        return None
+
+    server.before_accept = kill_with_message_in_hand
+    sender.append(start(project, *args))
+    sender[0].communicate(timeout=60)
+    assert sender[0].returncode == -signal.SIGKILL
+    assert sum(server.received().values()) == 80
+    assert ledger_counts(project) == {"sent": 80, "pending": 120, "in_flight": 1}
+
+    server.before_accept = None
+    rerun = run_send(project, *args)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "reader0080@subs.example: an earlier run stopped while handing" in rerun.stderr
+    assert server.received() == dict.fromkeys(addresses(200), 1)
+    assert ledger_counts(project) == {"sent": 200, "in_flight": 0}
+
+
+def test_sigkill_at_any_moment_loses_nobody_and_duplicates_at_most_one(project, server, smtp_url):
+    csv = write_csv(project, subscriber_rows(200))
+    args = ("--subscribers", csv.name, "--smtp", smtp_url, "--rate", "0")
+    sender = start(project, *args)
+    deadline = time.monotonic() + 30
+    while sum(server.received().values()) < 60 and time.monotonic() < deadline:
+        time.sleep(0.001)
+    sender.kill()  # SIGKILL, wherever the sender happens to be
+    sender.communicate(timeout=30)
+    rerun = run_send(project, *args)
+    assert rerun.returncode == 0, rerun.stderr
+    received = server.received()
+    assert set(received) == addresses(200)  # nobody skipped
+    duplicates = [a for a, n in received.items() if n > 1]
+    assert len(duplicates) <= 1 and all(received[a] == 2 for a in duplicates)
+    for address in duplicates:  # only ever the one in flight, and the rerun says so
+        assert f"{address}: an earlier run stopped while handing" in rerun.stderr
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 1)])
+def test_ctrl_c_finishes_the_message_in_hand_and_exits_with_a_resume_hint(
+    project, server, smtp_url, signum, code
+):
+    csv = write_csv(project, subscriber_rows(60))
+    args = ("--subscribers", csv.name, "--smtp", smtp_url, "--rate", "0")
+    sender: list[subprocess.Popen[str]] = []
+
+    def interrupt(count, srv):
+        if count == 25 and sender:
+            os.kill(sender[0].pid, signum)  # while the 26th message is in hand
+        return None
+
+    server.before_accept = interrupt
+    sender.append(start(project, *args))
+    out, err = sender[0].communicate(timeout=60)
+    assert sender[0].returncode == code, err
+    assert f"stopped by {signal.Signals(signum).name} after 26 messages in this run" in err
+    assert "the message in hand was finished and recorded" in err
+    assert "run the same command again to resume" in err
+    assert "Traceback" not in err
+    assert ledger_counts(project) == {"sent": 26, "pending": 34, "in_flight": 0}
+    assert sum(server.received().values()) == 26
+
+    server.before_accept = None
+    assert run_send(project, *args).returncode == 0
+    assert server.received() == dict.fromkeys(addresses(60), 1)
+
+
+def test_refuses_to_start_without_the_secret(project, server, smtp_url):
+    csv = write_csv(project, subscriber_rows(3))
+    result = run_send(
+        project,
+        *("--subscribers", csv.name, "--smtp", smtp_url),
+        env=cli_env(MAGBUILDER_UNSUBSCRIBE_SECRET=None),
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("MAGBUILDER_UNSUBSCRIBE_SECRET is not set:")
+    assert "Traceback" not in result.stderr
+    assert not server.received()
+    assert not (project / "build").exists()
+
+
+def test_report_status_bad_rows_and_the_secret_never_leaks(project, server, smtp_url):
+    rows = subscriber_rows(20)
+    rows[4] = "not-an-address,Nobody,Nowhere"
+    rows[9] = "READER0001@subs.example,Duplicate,Twice"
+    csv = write_csv(project, rows)
+    server.rcpt_plan = {
+        "reader0003@subs.example": ["always:550 5.1.1 No such user"],
+        "reader0006@subs.example": ["always:451 4.7.1 Greylisted"],
+    }
+    args = ("--subscribers", csv.name, "--smtp", smtp_url, "--rate", "0")
+    sent = run_send(project, *args, "--max-attempts", "2", "--retry-delay", "0.01")
+    assert sent.returncode == 1  # one address still failing: run again later
+    assert "subscribers.csv:6: 'not-an-address' is not a valid address" in sent.stderr
+    assert "subscribers.csv:11: warning: 'READER0001@subs.example' is a duplicate of line 3" in (
+        sent.stderr
+    )
+    assert "reader0003@subs.example: refused: 550 5.1.1 No such user" in sent.stderr
+    assert "sending [" in sent.stderr  # the progress line
+    lines = sent.stdout.splitlines()
+    assert lines[0].startswith("campaign 1 of issue t-1: sent 16 in this run; ledger build/")
+    assert lines[1:5] == ["  pending   0", "  sent     16", "  failed    1", "  refused   1"]
+
+    status = run_send(project, "--status")
+    assert status.returncode == 0, status.stderr
+    out = status.stdout
+    assert out.startswith("campaign 1 of issue t-1: 'Subject', started ")
+    assert "  sent     16\n  failed    1\n  refused   1" in out
+    assert "reader0006@subs.example  451 4.7.1 Greylisted (2 attempts, next try after " in out
+    assert "refused (permanent; never retried):\n  reader0003@subs.example  550 5.1.1" in out
+
+    dry = run_send(project, "--subscribers", csv.name, "--dry-run", "eml")
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.strip() == "dry run: wrote 18 messages to eml; nothing was sent"
+
+    outputs = [sent.stdout, sent.stderr, status.stdout, status.stderr, dry.stdout, dry.stderr]
+    files = [p for p in (project / "build").rglob("*") if p.is_file()]
+    files += list((project / "eml").iterdir())
+    assert any(p.suffix == ".sqlite" for p in files)
+    for text in outputs:
+        assert SECRET not in text
+    for path in files:
+        assert SECRET.encode() not in path.read_bytes(), path
+
+
+def test_status_before_any_campaign(project):
+    result = run_send(project, "--status", env=cli_env(MAGBUILDER_UNSUBSCRIBE_SECRET=None))
+    assert result.returncode == 0
+    assert result.stdout.startswith("issue t-1: no campaign yet (no ledger in ")
+
+
+def test_usage_errors_exit_2(project, smtp_url):
+    csv = write_csv(project, subscriber_rows(2))
+    no_server = run_send(project, "--subscribers", csv.name)
+    assert no_server.returncode == 2
+    assert "--smtp URL is required" in no_server.stderr
+    both = run_send(project, "--smtp", smtp_url, "--test", "a@b.example", "--dry-run", "x")
+    assert both.returncode == 2
+
+
+def test_help_documents_the_command():
+    result = subprocess.run(
+        [*send_cmd()[:4], "send", "--help"], capture_output=True, text=True, check=True
+    )
+    options = "--subscribers --smtp --tls --test --dry-run --rate --state-dir --force-new-campaign"
+    for option in [*options.split(), "--status", "MAGBUILDER_UNSUBSCRIBE_SECRET", "_PASSWORD"]:
+        assert option in result.stdout
+
+
+def test_a_second_ctrl_c_abandons_the_message_in_hand_at_once(project, server, smtp_url):
+    csv = write_csv(project, subscriber_rows(30))
+    args = ("--subscribers", csv.name, "--smtp", smtp_url, "--rate", "0")
+    sender: list[subprocess.Popen[str]] = []
+
+    def interrupt_twice(count, srv):
+        if count == 10 and sender and sender[0].poll() is None:
+            os.kill(sender[0].pid, signal.SIGINT)
+            time.sleep(0.3)
+            os.kill(sender[0].pid, signal.SIGINT)  # the sender stops waiting for this reply
+            time.sleep(0.3)
+            return "451 4.3.0 not accepted"  # the reply comes too late for anybody
+        return None
+
+    server.before_accept = interrupt_twice
+    sender.append(start(project, *args))
+    _, err = sender[0].communicate(timeout=30)
+    assert sender[0].returncode == 130, err
+    assert "the message in hand was abandoned and will be sent again" in err
+    assert ledger_counts(project) == {"sent": 10, "pending": 20, "in_flight": 1}
+    server.before_accept = None
+    assert run_send(project, *args).returncode == 0
+    assert server.received() == dict.fromkeys(addresses(30), 1)

@@ -1,0 +1,84 @@
+"""The ledger: one SQLite file per campaign, WAL, every state change committed at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+
+import pytest
+
+from magbuilder.deliver.ledger import Ledger, campaign_path, exclusive, find_campaigns
+from magbuilder.errors import InputError
+
+
+@pytest.fixture
+def ledger(tmp_path):
+    path = campaign_path(tmp_path, "t-1", 1)
+    with Ledger.create(path, issue_id="t-1", number=1, digest="abc", subject="S") as ledger:
+        yield ledger
+
+
+def test_created_in_wal_mode_readable_by_the_owner_only(ledger):
+    assert ledger.path.name == "t-1.1.sqlite"
+    assert ledger.path.stat().st_mode & 0o777 == 0o600
+    db = sqlite3.connect(ledger.path)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert ledger.campaign.digest == "abc"
+    assert not list(ledger.path.parent.glob(".*tmp"))
+
+
+def test_states_and_counts(ledger):
+    assert ledger.add([("a@x.org", "A@x.org"), ("b@x.org", "b@x.org"), ("c@x.org", "c@x.org")]) == 3
+    assert ledger.add([("a@x.org", "a@x.org"), ("d@x.org", "d@x.org")]) == 1  # a kept as is
+    ledger.begin("a@x.org")
+    assert ledger.get("a@x.org").in_flight
+    ledger.mark_sent("a@x.org", "250 2.0.0 Ok: queued as 123")
+    ledger.begin("b@x.org")
+    retry = dt.datetime(2030, 1, 1, 12, 0, tzinfo=dt.UTC)
+    ledger.mark_failed("b@x.org", "451 4.7.1 greylisted", retry)
+    ledger.begin("c@x.org")
+    ledger.mark_refused("c@x.org", "550 5.1.1 no such user")
+    assert ledger.counts() == {"pending": 1, "sent": 1, "failed": 1, "refused": 1}
+    a, b, c = (ledger.get(k) for k in ("a@x.org", "b@x.org", "c@x.org"))
+    assert (a.address, a.state, a.reply, a.attempts, a.in_flight) == (
+        "A@x.org", "sent", "250 2.0.0 Ok: queued as 123", 1, False
+    )  # fmt: skip
+    assert (b.state, b.reply, b.next_retry_at) == ("failed", "451 4.7.1 greylisted", retry)
+    assert (c.state, c.reply) == ("refused", "550 5.1.1 no such user")
+    assert [r.key for r in ledger.recipients("pending")] == ["d@x.org"]
+
+
+def test_each_change_is_committed_before_the_call_returns(ledger):
+    ledger.add([("a@x.org", "a@x.org")])
+    ledger.begin("a@x.org")
+    other = Ledger.open(ledger.path)  # a second connection sees it at once: nothing uncommitted
+    assert other.in_flight()[0].key == "a@x.org"
+    ledger.mark_sent("a@x.org", "250 ok")
+    assert other.counts()["sent"] == 1
+    assert other.in_flight() == []
+    other.close()
+
+
+def test_find_campaigns_in_order_and_refuse_to_overwrite(tmp_path, ledger):
+    Ledger.create(
+        campaign_path(tmp_path, "t-1", 2), issue_id="t-1", number=2, digest="d", subject="S"
+    ).close()
+    Ledger.create(
+        campaign_path(tmp_path, "t-12", 1), issue_id="t-12", number=1, digest="d", subject="S"
+    ).close()
+    assert [n for n, _ in find_campaigns(tmp_path, "t-1")] == [1, 2]
+    with pytest.raises(InputError, match="already exists"):
+        Ledger.create(ledger.path, issue_id="t-1", number=1, digest="d", subject="S")
+
+
+def test_only_one_sender_per_issue_at_a_time(tmp_path):
+    with exclusive(tmp_path, "t-1"):
+        with (
+            pytest.raises(InputError, match="another 'magbuilder send' for issue t-1"),
+            exclusive(tmp_path, "t-1"),
+        ):
+            pass
+        with exclusive(tmp_path, "t-2"):  # another issue is fine
+            pass
+    with exclusive(tmp_path, "t-1"):  # released
+        pass
