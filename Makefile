@@ -9,7 +9,7 @@ ISSUE  ?= issues/2026-12.yaml
 OUT    ?= build
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: issue archive test lint format check system venv clean
+.PHONY: issue archive test bench lint format check system venv clean
 
 issue: venv system
 	$(BIN)/magbuilder build $(ISSUE) --out $(OUT)
@@ -25,6 +25,12 @@ test: venv system node_modules/.installed
 	$(BIN)/ruff check magbuilder tests scripts bench
 	$(BIN)/ruff format --check magbuilder tests scripts bench
 	$(BIN)/python -m pytest -q
+
+# Speed and memory: generated issues of 10/20/40 reviews against plain WeasyPrint, and a
+# 1,000-recipient send against a local SMTP server. Results in build/bench/.
+bench: venv system
+	$(BIN)/python bench/layout_bench.py
+	$(BIN)/python bench/send_bench.py
 
 lint: venv
 	$(BIN)/ruff check magbuilder tests scripts bench

@@ -352,7 +352,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and map expected failures to exit codes without a traceback."""
     args = sys.argv[1:] if argv is None else argv
     try:
-        cli.main(args=args, prog_name="magbuilder", standalone_mode=False)
+        # Without standalone mode, click returns ctx.exit()'s code instead of raising it.
+        code = cli.main(args=args, prog_name="magbuilder", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:
@@ -371,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         click.echo(f"magbuilder: internal error: {exc!r}; rerun with --debug for details", err=True)
         return 1
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

@@ -120,8 +120,11 @@ def generate_project(root: Path, reviews: int, *, words: int = 900, seed: int = 
     for i in range(4):
         path = media / f"generated-{i}.jpg"
         if not path.exists():
-            image = Image.linear_gradient("L").resize((1800, 1200)).convert("RGB")
+            image = Image.linear_gradient("L").resize((2400, 1600)).convert("RGB")
             image.save(path, quality=85)
+    cover = media / "generated-cover.jpg"  # 300 ppi at A4 with bleed
+    if not cover.exists():
+        Image.linear_gradient("L").resize((2560, 3600)).convert("RGB").save(cover, quality=85)
     slugs = []
     for i in range(reviews):
         slug = f"review-{i + 1:03d}"
@@ -143,7 +146,7 @@ number: {reviews}
 title: "Generated issue of {reviews} reviews"
 date: 2026-12-01
 cover:
-  image: media/generated-0.jpg
+  image: media/generated-cover.jpg
   headline: "A generated cover headline"
   lines: ["First line", "Second line"]
 editorial:

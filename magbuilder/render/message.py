@@ -4,14 +4,36 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from email.headerregistry import Address
+import re
+from email.headerregistry import Address, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import SMTP, Policy
 from email.utils import format_datetime, getaddresses
 
 from ..content import Issue, Site
 from .email import Newsletter
 from .links import unsubscribe_link
+
+
+class ListUrlsHeader(UnstructuredHeader):
+    """An RFC 2369 header (``<url>, <mailto:…>``) folded between its entries, never encoded.
+
+    The stock folding turns a line longer than 78 characters into RFC 2047 encoded words, and a
+    token-bearing unsubscribe URL always is that long; mail clients read the URL as it stands,
+    so an encoded ``List-Unsubscribe`` is a broken one.
+    """
+
+    def fold(self, *, policy: Policy) -> str:  # type: ignore[override]
+        value = str(self)
+        entries = re.findall(r"<[^<>\s]*>", value)
+        if not value.isascii() or not entries:
+            return super().fold(policy=policy)
+        return f"{self.name}: " + ("," + policy.linesep + " ").join(entries) + policy.linesep
+
+
+_HEADERS = HeaderRegistry()
+_HEADERS.map_to_type("list-unsubscribe", ListUrlsHeader)
+MAIL_POLICY = SMTP.clone(header_factory=_HEADERS)
 
 
 def list_id(site: Site) -> str:
@@ -39,7 +61,7 @@ def compose(
     """One message: text part first, then HTML, with sender, list and unsubscribe headers."""
     m = issue.manifest
     site = m.site
-    msg = EmailMessage(policy=SMTP)
+    msg = EmailMessage(policy=MAIL_POLICY)
     msg["Subject"] = f"[TEST] {m.newsletter.subject}" if test else m.newsletter.subject
     msg["From"] = site.from_email
     msg["To"] = to

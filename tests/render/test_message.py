@@ -77,3 +77,13 @@ def test_non_ascii_subject_is_encoded_and_round_trips(tmp_project, tmp_path):
     header.decode("ascii")
     parsed = message_from_bytes(raw, policy=policy.default)
     assert parsed["Subject"] == "Ñandú — «Café» 映画"
+
+
+def test_long_unsubscribe_url_is_folded_between_entries_never_encoded(sample_build):
+    from magbuilder.render.message import compose
+
+    url = "https://longtake.example/unsubscribe?token=" + "A" * 60
+    msg = compose(sample_build.issue, "<p>x</p>", "x", to="a@b.example", unsubscribe_url=url)
+    raw = msg.as_bytes().split(b"\r\n\r\n")[0].decode("ascii")
+    assert f"List-Unsubscribe: <{url}>,\r\n <mailto:unsubscribe@longtake.example" in raw
+    assert "=?utf-8?" not in raw

@@ -1,0 +1,451 @@
+"""Sending an issue's newsletter to its subscribers: the test copy, the dry run and the campaign.
+
+A campaign sends one message at a time, at most ``rate`` a second, recording each recipient's
+state in the ledger before moving on; running it again resumes where it stopped. Transient
+failures are retried with exponential back-off, permanent refusals are recorded and left alone.
+See ``ledger`` for the one window in which a crash can duplicate a message (at most one).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import itertools
+import logging
+import re
+import signal
+import time
+from collections import Counter, deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, TextIO
+
+from email_validator import EmailNotValidError, validate_email
+
+from ..errors import InputError, MagbuilderError, UsageError
+from ..manifest import load_issue, shown
+from .ledger import Campaign, Ledger, Recipient, campaign_path, exclusive, find_campaigns
+from .messages import CampaignContent, load_content
+from .progress import Progress
+from .smtp import Mailer, Outcome, SmtpFatalError, SmtpSettings
+from .stopping import StopFlag, Stopped
+from .subscribers import Subscriber, SubscriberList, read_subscribers, report_findings
+from .tokens import secret_from_env
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RATE = 5.0  # messages a second: what shared relays and small MTAs accept without throttling
+DEFAULT_MAX_ATTEMPTS = 5  # per recipient and run, for transient (4xx) failures
+DEFAULT_RETRY_DELAY = 30.0  # seconds before the first retry; doubles each attempt
+MAX_RETRY_DELAY = 900.0
+REFUSAL_LIMIT = 10  # this many refusals in a row: the server refuses the message, not the people
+
+
+class SendIncomplete(MagbuilderError):
+    """Raised by the ``send`` command when a run ends with work left (stopped, or failing)."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@dataclass(frozen=True)
+class SendOptions:
+    """How to send: the list, the server and the safety limits (see ``magbuilder send --help``)."""
+
+    subscribers: Path | None = None
+    smtp: SmtpSettings | None = None
+    test_address: str | None = None
+    dry_run: Path | None = None
+    rate: float = DEFAULT_RATE
+    state_dir: Path | None = None
+    force_new_campaign: bool = False
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    retry_delay: float = DEFAULT_RETRY_DELAY
+    max_retry_delay: float = MAX_RETRY_DELAY
+
+
+@dataclass
+class SendResult:
+    """What a send did: per-state counts of the campaign and the addresses that did not get it."""
+
+    kind: Literal["send", "test", "dry-run"]
+    issue_id: str
+    ledger: Path | None = None
+    campaign: int | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    failed: list[Recipient] = field(default_factory=list)
+    refused: list[Recipient] = field(default_factory=list)
+    sent_now: int = 0
+    written: list[Path] = field(default_factory=list)
+    test_to: str | None = None
+    test_reply: Outcome | None = None
+    stopped_by: str | None = None  # "SIGINT", "SIGTERM" or None
+    abandoned: bool = False  # a second signal cut the message in hand short
+    retry_left: int = 0  # transient failures whose attempts this run ran out
+    exit_code: int = 0
+
+
+@dataclass(frozen=True)
+class CampaignStatus:
+    """The state of an issue's latest campaign, for ``--status``."""
+
+    issue_id: str
+    folder: Path
+    ledger: Path | None
+    campaign: Campaign | None
+    counts: dict[str, int]
+    failed: list[Recipient]
+    refused: list[Recipient]
+    in_flight: list[Recipient]
+
+
+def campaign_folder(root: Path, issue_id: str, state_dir: Path | None = None) -> Path:
+    """Where an issue's campaign ledgers live: ``--state-dir``, else ``build/<id>/campaigns``.
+
+    The default is anchored at the project folder (``<project>/build``), not the working
+    directory, so a run started elsewhere still finds (and resumes) the same ledger.
+    """
+    return Path(state_dir) if state_dir else root / "build" / issue_id / "campaigns"
+
+
+def retry_delay(attempts: int, options: SendOptions) -> float:
+    """Back-off before the next try after ``attempts`` attempts: doubling, capped."""
+    return min(options.retry_delay * 2 ** max(attempts - 1, 0), options.max_retry_delay)
+
+
+def _shown(path: Path, content: CampaignContent) -> str:
+    return shown(path, content.issue.root) if path.is_absolute() else str(path)
+
+
+# -- entry points ------------------------------------------------------------------------------
+
+
+def send_issue(
+    manifest: Path | str,
+    options: SendOptions,
+    *,
+    environ: Mapping[str, str] | None = None,
+    stop: StopFlag | None = None,
+    progress_stream: TextIO | None = None,
+) -> SendResult:
+    """Send (or test, or dry-run) an issue's newsletter; see :class:`SendOptions`.
+
+    Raises InputError (bad list, missing secret, changed content), UsageError and SmtpFatalError.
+    """
+    if options.test_address and options.dry_run:
+        raise UsageError("--test and --dry-run do not go together: choose one")
+    if not options.test_address and not options.subscribers:
+        raise UsageError("--subscribers FILE is required (except with --test or --status)")
+    if not options.dry_run and options.smtp is None:
+        raise UsageError("--smtp URL is required to send (or use --dry-run DIR)")
+    if options.rate < 0 or options.max_attempts < 1 or options.retry_delay < 0:
+        raise UsageError("--rate and --retry-delay must be ≥ 0, --max-attempts ≥ 1")
+    secret = secret_from_env(environ)  # before anything else: no secret, no start
+    content = load_content(manifest, secret)
+    subscribers = None
+    if options.subscribers:
+        where = str(options.subscribers)
+        subscribers = read_subscribers(options.subscribers, shown=where)
+        report_findings(subscribers)
+    stop = stop or StopFlag()
+    if options.test_address:
+        return _send_test(content, subscribers, options)
+    assert subscribers is not None
+    if options.dry_run:
+        return _dry_run(content, subscribers, options.dry_run)
+    return _send_campaign(content, subscribers, options, stop, progress_stream)
+
+
+def campaign_status(manifest: Path | str, state_dir: Path | None = None) -> CampaignStatus:
+    """The counts by state and the failed addresses of the issue's latest campaign."""
+    issue = load_issue(manifest)
+    folder = campaign_folder(issue.root, issue.id, state_dir)
+    campaigns = find_campaigns(folder, issue.id)
+    if not campaigns:
+        return CampaignStatus(issue.id, folder, None, None, {}, [], [], [])
+    path = campaigns[-1][1]
+    with Ledger.open(path) as ledger:
+        return CampaignStatus(
+            issue.id,
+            folder,
+            path,
+            ledger.campaign,
+            ledger.counts(),
+            ledger.recipients("failed"),
+            ledger.recipients("refused"),
+            ledger.in_flight(),
+        )
+
+
+# -- test copy and dry run -----------------------------------------------------------------------
+
+
+def _send_test(
+    content: CampaignContent, subscribers: SubscriberList | None, options: SendOptions
+) -> SendResult:
+    """One copy marked [TEST] to ``--test ADDRESS``; the ledger is not touched."""
+    try:
+        valid = validate_email(
+            options.test_address or "", check_deliverability=False, allow_smtputf8=False
+        )
+    except EmailNotValidError as exc:
+        raise UsageError(
+            f"--test: '{options.test_address}' is not a valid address: {exc}"
+        ) from None
+    address = valid.ascii_email or valid.normalized
+    subscriber = (subscribers.find(address) if subscribers else None) or Subscriber(address)
+    message = content.message(subscriber, test=True)
+    assert options.smtp is not None
+    with Mailer(options.smtp) as mailer:
+        outcome = mailer.send(content.sender, subscriber.email, message.as_bytes())
+    return SendResult(
+        "test",
+        content.issue.id,
+        test_to=subscriber.email,
+        test_reply=outcome,
+        exit_code=0 if outcome.status == "sent" else 1,
+    )
+
+
+def _eml_name(index: int, width: int, address: str) -> str:
+    return f"{index:0{width}d}-{re.sub(r'[^A-Za-z0-9@._+-]', '_', address)}.eml"
+
+
+def _dry_run(content: CampaignContent, subscribers: SubscriberList, folder: Path) -> SendResult:
+    """Write every subscriber's message as an .eml file in ``folder``; nothing is sent."""
+    folder.mkdir(parents=True, exist_ok=True)
+    width = len(str(len(subscribers.subscribers)))
+    written = []
+    for index, subscriber in enumerate(subscribers.subscribers, start=1):
+        path = folder / _eml_name(index, width, subscriber.email)
+        path.write_bytes(content.message(subscriber).as_bytes())
+        written.append(path)
+    return SendResult("dry-run", content.issue.id, written=written)
+
+
+# -- the campaign ----------------------------------------------------------------------------
+
+
+def _open_campaign(folder: Path, content: CampaignContent, force_new: bool) -> Ledger:
+    """Resume the latest campaign, or start one; refuse to resume with changed content."""
+    issue = content.issue
+    campaigns = find_campaigns(folder, issue.id)
+    if campaigns and not force_new:
+        number, path = campaigns[-1]
+        ledger = Ledger.open(path)
+        started = ledger.campaign
+        if started.digest == content.digest:
+            return ledger
+        counts = ledger.counts()
+        handed = counts["sent"] + counts["refused"]
+        if not handed:  # nothing went out yet: the new content simply replaces the old
+            ledger.set_digest(content.digest, content.subject)
+            log.info("the newsletter changed before anything was sent: campaign %d updated", number)
+            return ledger
+        ledger.close()
+        total = sum(counts.values())
+        raise InputError(
+            f"the newsletter of issue {issue.id} changed since campaign {number} started sending "
+            f"({counts['sent']} of {total} sent; ledger {_shown(path, content)}).\n"
+            f"To finish campaign {number}, restore the content it started with. To send the "
+            f"changed newsletter as campaign {number + 1} to everyone on the list, including "
+            f"the {counts['sent']} who have the earlier version, re-run with --force-new-campaign."
+        )
+    number = campaigns[-1][0] + 1 if campaigns else 1
+    path = campaign_path(folder, issue.id, number)
+    if campaigns:
+        log.warning(
+            "starting campaign %d of issue %s (--force-new-campaign): everyone on the list "
+            "gets this newsletter, whatever campaign %d sent",
+            number,
+            issue.id,
+            number - 1,
+        )
+    return Ledger.create(
+        path, issue_id=issue.id, number=number, digest=content.digest, subject=content.subject
+    )
+
+
+def _send_campaign(
+    content: CampaignContent,
+    subscribers: SubscriberList,
+    options: SendOptions,
+    stop: StopFlag,
+    progress_stream: TextIO | None,
+) -> SendResult:
+    issue = content.issue
+    folder = campaign_folder(issue.root, issue.id, options.state_dir)
+    with (
+        exclusive(folder, issue.id),
+        _open_campaign(folder, content, options.force_new_campaign) as ledger,
+    ):
+        number = ledger.campaign.number
+        added = ledger.add((s.key, s.email) for s in subscribers.subscribers)
+        log.info(
+            "campaign %d of issue %s: %d on the list (%d new), ledger %s",
+            number,
+            issue.id,
+            len(subscribers.subscribers),
+            added,
+            _shown(ledger.path, content),
+        )
+        for row in ledger.in_flight():
+            log.warning(
+                "%s: an earlier run stopped while handing this message to the server; it is "
+                "sent again, so this one recipient may receive it twice (see docs/sending.md)",
+                row.address,
+            )
+        result = SendResult("send", issue.id, ledger=ledger.path, campaign=number)
+        with stop.installed():
+            _run(content, subscribers, options, ledger, stop, result, progress_stream)
+        listed = {s.key for s in subscribers.subscribers}
+        result.counts = ledger.counts()
+        result.failed = [r for r in ledger.recipients("failed") if r.key in listed]
+        result.refused = ledger.recipients("refused")
+        gone = [r for r in ledger.recipients("pending") if r.key not in listed]
+        if gone:
+            log.info("%d pending addresses are no longer on the list: not sent", len(gone))
+    if result.stopped_by:
+        result.exit_code = 130 if result.stopped_by == "SIGINT" else 1
+    elif result.failed:
+        result.exit_code = 1
+    return result
+
+
+def _run(
+    content: CampaignContent,
+    subscribers: SubscriberList,
+    options: SendOptions,
+    ledger: Ledger,
+    stop: StopFlag,
+    result: SendResult,
+    progress_stream: TextIO | None,
+) -> None:
+    """The send loop: due retries first, then the list in order; one committed state each."""
+    rows = {r.key: r for r in ledger.recipients()}
+    states = {s.key: rows[s.key].state for s in subscribers.subscribers}
+    attempts = {s.key: rows[s.key].attempts for s in subscribers.subscribers}
+    counts = Counter(states.values())
+    pending: deque[Subscriber] = deque()
+    retries: list[tuple[float, int, Subscriber]] = []
+    order = itertools.count()
+    now_wall, now = dt.datetime.now(dt.UTC), time.monotonic()
+    for subscriber in subscribers.subscribers:
+        row = rows[subscriber.key]
+        if row.state == "failed" and row.next_retry_at:
+            wait = max(0.0, (row.next_retry_at - now_wall).total_seconds())
+            heapq.heappush(retries, (now + wait, next(order), subscriber))
+        elif row.state in ("pending", "failed"):
+            pending.append(subscriber)
+    total = len(subscribers.subscribers)
+    if not pending and not retries:
+        log.info("campaign %d is complete: nothing left to send", ledger.campaign.number)
+        return
+    pace = 1.0 / options.rate if options.rate > 0 else 0.0
+    assert options.smtp is not None
+    log.info(
+        "sending %d messages through %s, %s",
+        len(pending) + len(retries),
+        options.smtp.display,
+        f"at most {options.rate:g} a second" if pace else "without a rate limit",
+    )
+
+    def shown_counts() -> dict[str, int]:
+        return {state: counts[state] for state in ("sent", "failed", "refused")}
+
+    def finished() -> int:
+        return counts["sent"] + counts["refused"]
+
+    progress = Progress(
+        total,
+        done=finished(),
+        rate_limit=options.rate,
+        stream=progress_stream,
+        enabled=logging.getLogger("magbuilder").isEnabledFor(logging.INFO),
+    )
+    tries: Counter[str] = Counter()  # attempts in this run
+    refusals_in_a_row = 0
+    next_slot = time.monotonic()
+    mailer = Mailer(options.smtp, sleep=stop.sleep)
+    in_hand: str | None = None
+    try:
+        mailer.connect()
+        while (pending or retries) and not stop.requested:
+            if retries and (retries[0][0] <= time.monotonic() or not pending):
+                due = retries[0][0] - time.monotonic()
+                if due > 0:
+                    note = f"waiting {due:.0f} s to retry {len(retries)}"
+                    progress.update(shown_counts(), finished(), note=note, force=True)
+                    stop.sleep(due)
+                subscriber = heapq.heappop(retries)[2]
+            else:
+                subscriber = pending.popleft()
+            if pace:
+                stop.sleep(max(0.0, next_slot - time.monotonic()))
+                next_slot = max(next_slot + pace, time.monotonic())
+            key = subscriber.key
+            data = content.message(subscriber, campaign=ledger.campaign.number).as_bytes()
+            ledger.begin(key)
+            in_hand = key
+            attempts[key] += 1
+            try:
+                outcome = mailer.send(content.sender, subscriber.email, data)
+            except (SmtpFatalError, Stopped):
+                ledger.release(key)  # it never left: a run that stops here loses nothing
+                in_hand = None
+                raise
+            if outcome.status == "sent":
+                ledger.mark_sent(key, outcome.reply)
+                new_state = "sent"
+                result.sent_now += 1
+                refusals_in_a_row = 0
+            elif outcome.status == "refused":
+                ledger.mark_refused(key, outcome.reply)
+                new_state = "refused"
+                refusals_in_a_row += 1
+                log.warning("%s: refused: %s", subscriber.email, outcome.reply)
+            else:
+                delay = retry_delay(attempts[key], options)
+                retry_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=delay)
+                ledger.mark_failed(key, outcome.reply, retry_at)
+                new_state = "failed"
+                tries[key] += 1
+                if tries[key] < options.max_attempts:
+                    heapq.heappush(retries, (time.monotonic() + delay, next(order), subscriber))
+                    log.info("%s: %s; retrying in %.0f s", subscriber.email, outcome.reply, delay)
+                else:
+                    result.retry_left += 1
+                    log.warning(
+                        "%s: %s; giving up for this run after %d attempts",
+                        subscriber.email,
+                        outcome.reply,
+                        tries[key],
+                    )
+            in_hand = None
+            counts[states[key]] -= 1
+            counts[new_state] += 1
+            states[key] = new_state
+            progress.update(shown_counts(), finished(), processed=1)
+            if refusals_in_a_row >= REFUSAL_LIMIT:
+                raise SmtpFatalError(
+                    f"the server refused the last {REFUSAL_LIMIT} messages in a row (last: "
+                    f"{outcome.reply}): the server refuses the message, not the people"
+                )
+    except Stopped:
+        pass
+    except KeyboardInterrupt:  # a second signal: the message in hand is abandoned
+        result.abandoned = in_hand is not None
+        mailer.abort()  # a QUIT in the middle of the data would only wait for a reply
+        stop.request(stop.signal or signal.SIGINT)
+    except SmtpFatalError as exc:
+        raise SmtpFatalError(
+            f"{exc}\nStopped after {result.sent_now} messages in this run; nothing is lost: "
+            "fix this, then run the same command again to resume."
+        ) from None
+    finally:
+        progress.finish()
+        mailer.close()
+    if stop.requested:
+        result.stopped_by = stop.signal.name if stop.signal else "SIGINT"

@@ -1,0 +1,310 @@
+"""The send ledger: one SQLite file per campaign recording each recipient's delivery state.
+
+States: ``pending`` (not yet accepted), ``sent`` (the server accepted it; its reply is kept),
+``failed`` (a transient 4xx or connection problem: reason, attempts, next retry) and ``refused``
+(a permanent 5xx: never retried).
+
+Durability: WAL journal with ``synchronous=FULL``, and every outcome is its own committed (and
+synced) transaction, made *before* the next message is started. A recipient is marked
+``in_flight`` (and its attempt counted) before its message is handed to the server, and marked
+``sent`` only after the server answered 250 to the end of the data.
+
+The one unavoidable window: if the process dies after the server accepted a message but before
+the ``sent`` mark is committed (a few milliseconds), the next run cannot know the message arrived
+and sends it again. Messages go out one at a time, so this can only ever concern the single
+message in flight: at most one recipient gets a duplicate. Such a recipient is still marked
+``in_flight`` on the next run, which says so. (The same window opens if the connection breaks
+between the end of the data and the server's reply: the message is offered again rather than
+risk losing it.)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import fcntl
+import os
+import re
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InputError
+
+STATES = ("pending", "sent", "failed", "refused")
+SCHEMA_VERSION = 1
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS campaign (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    issue_id TEXT NOT NULL,
+    number INTEGER NOT NULL,      -- 1 for an issue's first campaign, then 2, 3 … (forced)
+    digest TEXT NOT NULL,         -- SHA-256 of the newsletter as rendered for this campaign
+    subject TEXT NOT NULL,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS recipients (
+    key TEXT PRIMARY KEY,         -- the normalised (lower-case) address
+    address TEXT NOT NULL,        -- the address as sent
+    state TEXT NOT NULL DEFAULT 'pending'
+        CHECK (state IN ('pending', 'sent', 'failed', 'refused')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    in_flight INTEGER NOT NULL DEFAULT 0,  -- 1 while the message is being handed to the server
+    reply TEXT,                   -- the server's reply (sent, refused) or the failure reason
+    next_retry TEXT,              -- failed only: when to try again (UTC, ISO 8601)
+    updated TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS recipients_state ON recipients (state);
+"""
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """The campaign row: which issue, which attempt at it, and the content it started with."""
+
+    issue_id: str
+    number: int
+    digest: str
+    subject: str
+    created: str
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One recipient row of the ledger."""
+
+    key: str
+    address: str
+    state: str
+    attempts: int
+    in_flight: bool
+    reply: str | None
+    next_retry: str | None
+    updated: str
+
+    @property
+    def next_retry_at(self) -> dt.datetime | None:
+        return dt.datetime.fromisoformat(self.next_retry) if self.next_retry else None
+
+
+def campaign_path(folder: Path, issue_id: str, number: int) -> Path:
+    """``<folder>/<issue id>.<number>.sqlite``."""
+    return folder / f"{issue_id}.{number}.sqlite"
+
+
+def find_campaigns(folder: Path, issue_id: str) -> list[tuple[int, Path]]:
+    """The issue's campaign files in ``folder``, oldest first."""
+    if not folder.is_dir():
+        return []
+    found = []
+    pattern = re.compile(rf"^{re.escape(issue_id)}\.(\d+)\.sqlite$")
+    for path in folder.iterdir():
+        if match := pattern.match(path.name):
+            found.append((int(match.group(1)), path))
+    return sorted(found)
+
+
+@contextmanager
+def exclusive(folder: Path, issue_id: str) -> Iterator[None]:
+    """Hold the issue's send lock: two senders on one campaign would send twice."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lock_path = folder / f"{issue_id}.lock"
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            other = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            raise InputError(
+                f"another 'magbuilder send' for issue {issue_id} is running (process {other}): "
+                "wait for it to finish or stop it first"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock; the file stays (removing it would race another sender)
+
+
+class Ledger:
+    """A campaign's ledger file. Each method that changes state commits before returning."""
+
+    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
+        self.path = path
+        self._db = connection
+
+    # -- opening ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _connect(path: Path) -> sqlite3.Connection:
+        db = sqlite3.connect(path, isolation_level=None, timeout=10)  # autocommit statements
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")  # a committed mark survives power loss too
+        return db
+
+    @classmethod
+    def create(cls, path: Path, *, issue_id: str, number: int, digest: str, subject: str) -> Ledger:
+        """A new campaign file (refuses to overwrite one).
+
+        Built under a temporary name and renamed into place, so a campaign file is never half made.
+        """
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            raise InputError(f"{path}: a campaign ledger already exists")
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.unlink(missing_ok=True)
+        # Subscriber addresses are personal data: readable by the owner only.
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        try:
+            db = cls._connect(tmp)
+            now = _now()
+            db.execute("BEGIN IMMEDIATE")
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute(
+                "INSERT INTO campaign VALUES (1, ?, ?, ?, ?, ?, ?)",
+                (issue_id, number, digest, subject, now, now),
+            )
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            db.execute("COMMIT")
+            db.close()  # checkpoints and removes the -wal file, so the rename moves everything
+            os.replace(tmp, path)
+        except BaseException:
+            for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+                leftover.unlink(missing_ok=True)
+            raise
+        return cls.open(path)
+
+    @classmethod
+    def open(cls, path: Path) -> Ledger:
+        """An existing campaign file."""
+        if not path.is_file():
+            raise InputError(f"{path}: no such ledger file")
+        db = cls._connect(path)
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version != SCHEMA_VERSION:
+            db.close()
+            raise InputError(
+                f"{path}: ledger format {version} is not the supported {SCHEMA_VERSION}: "
+                "use the magbuilder version that created it"
+            )
+        return cls(path, db)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- campaign ----------------------------------------------------------------------------
+
+    @property
+    def campaign(self) -> Campaign:
+        row = self._db.execute(
+            "SELECT issue_id, number, digest, subject, created FROM campaign"
+        ).fetchone()
+        return Campaign(**dict(row))
+
+    def set_digest(self, digest: str, subject: str) -> None:
+        """Record new content (only allowed while nothing has been sent: the caller checks)."""
+        self._db.execute(
+            "UPDATE campaign SET digest = ?, subject = ?, updated = ?", (digest, subject, _now())
+        )
+
+    # -- recipients --------------------------------------------------------------------------
+
+    def add(self, recipients: Iterable[tuple[str, str]]) -> int:
+        """Add ``(key, address)`` pairs not yet in the ledger as pending; returns how many."""
+        now = _now()
+        before = self._db.total_changes
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.executemany(
+                "INSERT OR IGNORE INTO recipients (key, address, updated) VALUES (?, ?, ?)",
+                ((key, address, now) for key, address in recipients),
+            )
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+        return self._db.total_changes - before
+
+    def recipients(self, state: str | None = None) -> list[Recipient]:
+        """Every recipient (or those in one state), in the order they were added."""
+        query = "SELECT * FROM recipients"
+        args: tuple[str, ...] = ()
+        if state:
+            query += " WHERE state = ?"
+            args = (state,)
+        rows = self._db.execute(query + " ORDER BY rowid", args).fetchall()
+        return [Recipient(**{**dict(r), "in_flight": bool(r["in_flight"])}) for r in rows]
+
+    def get(self, key: str) -> Recipient | None:
+        row = self._db.execute("SELECT * FROM recipients WHERE key = ?", (key,)).fetchone()
+        return Recipient(**{**dict(row), "in_flight": bool(row["in_flight"])}) if row else None
+
+    def counts(self) -> dict[str, int]:
+        """How many recipients are in each state (every state listed, zeros included)."""
+        counts = dict.fromkeys(STATES, 0)
+        for state, count in self._db.execute(
+            "SELECT state, COUNT(*) FROM recipients GROUP BY state"
+        ):
+            counts[state] = count
+        return counts
+
+    def in_flight(self) -> list[Recipient]:
+        """Recipients whose message was being handed over when an earlier run stopped."""
+        return [r for r in self.recipients() if r.in_flight]
+
+    def begin(self, key: str) -> None:
+        """Count an attempt and mark the recipient in flight, before the message leaves.
+
+        Committed without waiting for the disk: it survives the process dying, and the next
+        commit (the outcome, fully synced) makes it durable too. Losing it to a power cut only
+        loses the warning about this recipient, not their state, which is still unsent.
+        """
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        try:
+            self._update(key, "attempts = attempts + 1, in_flight = 1")
+        finally:
+            self._db.execute("PRAGMA synchronous=FULL")
+
+    def mark_sent(self, key: str, reply: str) -> None:
+        """The server accepted the message (call only after its 250 to the data)."""
+        self._update(key, "state = 'sent', in_flight = 0, reply = ?, next_retry = NULL", reply)
+
+    def mark_failed(self, key: str, reason: str, next_retry: dt.datetime) -> None:
+        """A transient failure: try again at ``next_retry`` (UTC)."""
+        when = next_retry.astimezone(dt.UTC).isoformat(timespec="seconds")
+        self._update(
+            key, "state = 'failed', in_flight = 0, reply = ?, next_retry = ?", reason, when
+        )
+
+    def mark_refused(self, key: str, reply: str) -> None:
+        """A permanent refusal (5xx): never retried."""
+        self._update(key, "state = 'refused', in_flight = 0, reply = ?, next_retry = NULL", reply)
+
+    def release(self, key: str) -> None:
+        """The message certainly did not leave (e.g. the run stopped before it): not in flight."""
+        self._update(key, "in_flight = 0")
+
+    def _update(self, key: str, assignments: str, *args: str) -> None:
+        cursor = self._db.execute(
+            f"UPDATE recipients SET {assignments}, updated = ? WHERE key = ?",
+            (*args, _now(), key),
+        )
+        if cursor.rowcount != 1:
+            raise KeyError(key)

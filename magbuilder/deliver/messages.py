@@ -1,0 +1,143 @@
+"""The campaign's content and each subscriber's own message: merge fields and unsubscribe link.
+
+The newsletter is rendered once; each message fills its merge fields (name, the signed unsubscribe
+link, the list's other columns) and carries the same link in ``List-Unsubscribe``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import getaddresses
+from functools import cached_property
+from pathlib import Path
+
+from ..content import Issue
+from ..errors import Finding, InputError
+from ..manifest import CONFIG_NAME, load_issue, shown
+from ..render.email import Newsletter, render_newsletter
+from ..render.env import Layout
+from ..render.links import unsubscribe_link
+from ..render.message import compose, list_id, message_id
+from .subscribers import Subscriber
+from .tokens import make_token
+
+
+@dataclass(frozen=True)
+class CampaignContent:
+    """An issue's newsletter, rendered once for a whole campaign, and its content digest."""
+
+    issue: Issue
+    newsletter: Newsletter
+    secret: bytes = field(repr=False)
+
+    @property
+    def sender(self) -> str:
+        """The envelope sender (MAIL FROM): the address in ``site.from_email``."""
+        return getaddresses([self.issue.manifest.site.from_email])[0][1]
+
+    @property
+    def subject(self) -> str:
+        return self.issue.manifest.newsletter.subject
+
+    @cached_property
+    def digest(self) -> str:
+        """SHA-256 of everything a subscriber sees; a change means a different newsletter."""
+        return content_digest(self.issue, self.newsletter)
+
+    def unsubscribe_url(self, subscriber: Subscriber) -> str:
+        """The subscriber's own one-click unsubscribe link, with their signed token."""
+        link = unsubscribe_link(self.issue.manifest.site, make_token(subscriber.key, self.secret))
+        assert link is not None  # checked by load_content
+        return link
+
+    def message(
+        self,
+        subscriber: Subscriber,
+        *,
+        campaign: int = 1,
+        test: bool = False,
+        date: dt.datetime | None = None,
+    ) -> EmailMessage:
+        """The subscriber's message: personalised parts, own unsubscribe link, stable Message-ID.
+
+        A forced new campaign (2, 3 …) gets new Message-IDs: mailbox providers silently drop a
+        message whose Message-ID they already delivered. A test copy gets a one-off Message-ID
+        for the same reason.
+        """
+        link = self.unsubscribe_url(subscriber)
+        html, text = self.newsletter.personalised(
+            {**subscriber.merge_values(), "unsubscribe_url": link}
+        )
+        if test:
+            stamp = dt.datetime.now(dt.UTC).isoformat()
+            msg_id = message_id(self.issue, f"test/{subscriber.key}/{stamp}")
+        elif campaign > 1:
+            msg_id = message_id(self.issue, f"{subscriber.key}/campaign-{campaign}")
+        else:
+            msg_id = message_id(self.issue, subscriber.key)
+        message = compose(
+            self.issue,
+            html,
+            text,
+            to=subscriber.email,
+            unsubscribe_url=link,
+            date=date or dt.datetime.now(dt.UTC),
+            msg_id=msg_id,
+            test=test,
+        )
+        return message
+
+
+def content_digest(issue: Issue, newsletter: Newsletter) -> str:
+    """SHA-256 over the rendered parts (merge fields unfilled), images and visible headers."""
+    site = issue.manifest.site
+    parts = {
+        "subject": issue.manifest.newsletter.subject,
+        "from": site.from_email,
+        "reply_to": site.reply_to,
+        "list_id": list_id(site),
+        "unsubscribe_url": site.unsubscribe_url,
+        "unsubscribe_mailto": site.unsubscribe_mailto,
+        "html": newsletter.html,
+        "text": newsletter.text,
+        "images": {
+            name: hashlib.sha256(data).hexdigest() for name, data in newsletter.images.items()
+        },
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def check_unsubscribe_setting(issue: Issue) -> None:
+    """Sending needs ``site.unsubscribe_url`` with a ``{token}`` placeholder."""
+    url = issue.manifest.site.unsubscribe_url
+    if url and "{token}" in url:
+        return
+    where = shown(issue.root / CONFIG_NAME, issue.root)
+    problem = (
+        f"site.unsubscribe_url '{url}' has no {{token}} placeholder"
+        if url
+        else "site.unsubscribe_url is not set"
+    )
+    raise InputError(
+        problem,
+        [
+            Finding(
+                where,
+                None,
+                f"{problem}: sending needs each subscriber's own one-click unsubscribe link, "
+                'e.g. unsubscribe_url: "https://example.org/unsubscribe?token={token}"',
+            )
+        ],
+    )
+
+
+def load_content(manifest: Path | str, secret: bytes) -> CampaignContent:
+    """Load the issue, check it can be sent, and render its newsletter once."""
+    issue = load_issue(manifest)
+    check_unsubscribe_setting(issue)
+    newsletter = render_newsletter(issue, Layout(issue.layouts_dir, issue.manifest.layout))
+    return CampaignContent(issue, newsletter, secret)

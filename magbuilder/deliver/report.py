@@ -1,0 +1,105 @@
+"""The end-of-run report and ``--status``: counts by state, then who did not get the newsletter."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .campaign import CampaignStatus, SendResult
+from .ledger import STATES, Recipient
+
+
+def _path(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+def _counts(counts: dict[str, int]) -> list[str]:
+    width = max(len(str(n)) for n in [*counts.values(), 0])
+    return [f"  {state:<8} {counts.get(state, 0):>{width}}" for state in STATES]
+
+
+def _addresses(title: str, rows: list[Recipient], *, next_retry: bool = False) -> list[str]:
+    if not rows:
+        return []
+    width = max(len(r.address) for r in rows)
+    lines = [title]
+    for row in rows:
+        extra = f" ({row.attempts} attempt{'s' * (row.attempts != 1)}"
+        extra += f", next try after {row.next_retry})" if next_retry and row.next_retry else ")"
+        lines.append(f"  {row.address:<{width}}  {row.reply or '?'}{extra}")
+    return lines
+
+
+def format_status(status: CampaignStatus) -> str:
+    """What ``--status`` prints."""
+    if status.ledger is None or status.campaign is None:
+        return f"issue {status.issue_id}: no campaign yet (no ledger in {_path(status.folder)})"
+    c = status.campaign
+    lines = [
+        f"campaign {c.number} of issue {c.issue_id}: '{c.subject}', started {c.created}",
+        f"ledger {_path(status.ledger)}",
+        *_counts(status.counts),
+        *_addresses(
+            "failed (transient; the same send command retries them):",
+            status.failed,
+            next_retry=True,
+        ),
+        *_addresses("refused (permanent; never retried):", status.refused),
+    ]
+    for row in status.in_flight:
+        lines.append(
+            f"in flight when a run stopped: {row.address} (sent again on resume; "
+            "may be received twice)"
+        )
+    return "\n".join(lines)
+
+
+def format_result(result: SendResult) -> str:
+    """What a finished (or stopped) send prints on stdout."""
+    if result.kind == "dry-run":
+        folder = _path(result.written[0].parent) if result.written else "?"
+        return f"dry run: wrote {len(result.written)} messages to {folder}; nothing was sent"
+    if result.kind == "test":
+        reply = result.test_reply
+        verdict = "accepted" if reply and reply.status == "sent" else "NOT accepted"
+        said = reply.reply if reply else "?"
+        return f"test copy to {result.test_to} {verdict} by the server: {said}"
+    assert result.ledger is not None
+    lines = [
+        f"campaign {result.campaign} of issue {result.issue_id}: sent {result.sent_now} "
+        f"in this run; ledger {_path(result.ledger)}",
+        *_counts(result.counts),
+        *_addresses(
+            "failed (transient; run the same command again to retry):",
+            result.failed,
+            next_retry=True,
+        ),
+        *_addresses("refused (permanent; never retried):", result.refused),
+    ]
+    return "\n".join(lines)
+
+
+def resume_hint(result: SendResult) -> str | None:
+    """The stderr line of a run that left work to do: how it ended, how to go on."""
+    if result.kind == "test" and result.exit_code:
+        return "the server did not accept the test copy (its reply is above)"
+    if result.stopped_by:
+        hand = (
+            "the message in hand was abandoned and will be sent again"
+            if result.abandoned
+            else "the message in hand was finished and recorded"
+        )
+        return (
+            f"stopped by {result.stopped_by} after {result.sent_now} messages in this run; "
+            f"{hand}. Nothing is lost: run the same command again to resume."
+        )
+    if result.failed:
+        count = len(result.failed)
+        return (
+            f"{count} address{'es' * (count != 1)} failed temporarily (listed above): run the "
+            "same command again later to retry"
+        )
+    return None
