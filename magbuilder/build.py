@@ -168,13 +168,21 @@ def build_issue(
     from .render.env import Layout
 
     layout = Layout(issue.layouts_dir, issue.manifest.layout)
-    base, laid_out, cached = _render_magazine(issue, layout, Path(out), options)
-    print_pdf, screen_pdf = _finish(issue, layout, base, options)
+    cache = Path(out) / ".cache"
+
+    from concurrent.futures import ProcessPoolExecutor
 
     from .render.email import render_newsletter
     from .render.message import preview_message
 
-    newsletter = render_newsletter(issue, layout)
+    # The newsletter (and its image resizing) is independent of the magazine: render it in a
+    # side process while the magazine is laid out.
+    parallel = (options.jobs or os.cpu_count() or 1) > 1
+    with ProcessPoolExecutor(1) if parallel else _Inline() as side:
+        email = side.submit(render_newsletter, issue, layout, image_cache=cache / "email-images")
+        base, laid_out, cached = _render_magazine(issue, layout, cache, options)
+        print_pdf, screen_pdf = _finish(issue, layout, base, options, cache / "images")
+        newsletter = email.result()
     html, text = newsletter.personalised()
     outputs = {
         "magazine.pdf": print_pdf,
@@ -208,9 +216,9 @@ def build_issue(
 
 def _render_magazine(
     issue: Issue,
-    layout,
-    out: Path,
-    options: BuildOptions,  # noqa: ANN001
+    layout,  # noqa: ANN001
+    cache: Path,
+    options: BuildOptions,
 ) -> tuple[bytes, list[str], list[str]]:
     """The tagged base PDF, laid out in chunks (default) or in a single pass."""
     if options.single_pass:
@@ -220,13 +228,24 @@ def _render_magazine(
     from .render.chunks import render_chunked
 
     pdf, stats = render_chunked(
-        issue, layout, out / ".cache" / "chunks", jobs=options.jobs, force=options.force
+        issue, layout, cache / "chunks", jobs=options.jobs, force=options.force
     )
     return pdf, stats.laid_out, stats.cached
 
 
-def _finish(issue: Issue, layout, base: bytes, options: BuildOptions) -> tuple[bytes, bytes]:  # noqa: ANN001
-    """The printer's PDF/X-4 file and the reader's screen file, from one laid-out document."""
+def _finish(
+    issue: Issue,
+    layout,  # noqa: ANN001
+    base: bytes,
+    options: BuildOptions,
+    image_cache: Path,
+) -> tuple[bytes, bytes]:
+    """The printer's PDF/X-4 file and the reader's screen file, from one laid-out document.
+
+    The two are independent: the screen file is made in a second process meanwhile.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+
     from .render.finish import finish_print, finish_screen
 
     spec = issue.manifest.print
@@ -235,15 +254,36 @@ def _finish(issue: Issue, layout, base: bytes, options: BuildOptions) -> tuple[b
         raise RenderError(
             f"the layout has no colour profiles: add {CMYK_PROFILE} and {SRGB_PROFILE}"
         )
-    printed = finish_print(
-        base,
-        icc_profile=cmyk,
-        srgb_profile=srgb,
-        output_condition=spec.output_condition,
-        marks=spec.marks if options.marks is None else options.marks,
-        metadata_date=metadata_date(issue),
-    )
-    return printed, finish_screen(base)
+    parallel = (options.jobs or os.cpu_count() or 1) > 1
+    with ProcessPoolExecutor(1) if parallel else _Inline() as pool:
+        screen = pool.submit(finish_screen, base, cache=image_cache)
+        printed = finish_print(
+            base,
+            icc_profile=cmyk,
+            srgb_profile=srgb,
+            output_condition=spec.output_condition,
+            marks=spec.marks if options.marks is None else options.marks,
+            metadata_date=metadata_date(issue),
+            cache=image_cache,
+        )
+        return printed, screen.result()
+
+
+class _Inline:
+    """A stand-in executor that runs the call at once (one core, or ``--jobs 1``)."""
+
+    def __enter__(self) -> _Inline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def submit(self, fn, *args, **kwargs):  # noqa: ANN001, ANN202
+        from concurrent.futures import Future
+
+        future: Future = Future()
+        future.set_result(fn(*args, **kwargs))
+        return future
 
 
 def _preflight(issue: Issue, pdf: Path) -> list[str]:

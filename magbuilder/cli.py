@@ -323,7 +323,7 @@ def send(
       magbuilder send issues/2026-12.yaml --status
 
     Exit codes: 0 done, 1 bad input or addresses still failing (run again), 2 usage,
-    130 stopped by Ctrl-C (run again to resume). See docs/sending.md.
+    130 stopped by Ctrl-C (run again to resume). See the README, "Sending".
     """
     from .deliver import SendIncomplete, SendOptions, campaign_status, parse_smtp_url, send_issue
     from .deliver.report import format_result, format_status, resume_hint

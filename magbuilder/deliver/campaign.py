@@ -294,7 +294,7 @@ def _send_campaign(
         for row in ledger.in_flight():
             log.warning(
                 "%s: an earlier run stopped while handing this message to the server; it is "
-                "sent again, so this one recipient may receive it twice (see docs/sending.md)",
+                "sent again, so this one recipient may receive it twice (see the README, Sending)",
                 row.address,
             )
         result = SendResult("send", issue.id, ledger=ledger.path, campaign=number)

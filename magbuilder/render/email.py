@@ -6,11 +6,14 @@ build fills them with their defaults, the sender fills them for each subscriber.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import mjml
 from markupsafe import Markup
@@ -20,6 +23,7 @@ from PIL import Image
 from ..content import Issue, Review
 from ..errors import Finding, RenderError
 from .env import Layout, make_env, render_template
+from .images import reason, strict_decoding
 from .links import merge, merge_field, tracked, unsubscribe_link
 
 log = logging.getLogger(__name__)
@@ -136,8 +140,30 @@ def compile_mjml(source: str, template: str = MJML_TEMPLATE) -> str:
         ) from None
 
 
-def render_newsletter(issue: Issue, layout: Layout) -> Newsletter:
-    """Render the MJML and text templates; fail if the HTML would be clipped by Gmail."""
+def email_image(source: bytes, cache: Path | None = None) -> bytes:
+    """The email copy of an image, resized once per content and kept in ``cache``."""
+    if cache is None:
+        return resize_for_email(source)
+    key = hashlib.sha256(source + f"{EMAIL_IMAGE_WIDTH}/{EMAIL_JPEG_QUALITY}".encode())
+    path = cache / f"{key.hexdigest()}.jpg"
+    if path.is_file():
+        return path.read_bytes()
+    data = resize_for_email(source)
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return data
+
+
+def render_newsletter(
+    issue: Issue, layout: Layout, *, image_cache: Path | None = None, with_images: bool = True
+) -> Newsletter:
+    """Render the MJML and text templates; fail if the HTML would be clipped by Gmail.
+
+    Email images are resized copies of the reviews' images (cached in ``image_cache``);
+    ``with_images=False`` leaves them out (same HTML and text: ``magbuilder check``).
+    """
     env = make_env(layout)
     m = issue.manifest
     site = m.site
@@ -146,10 +172,9 @@ def render_newsletter(issue: Issue, layout: Layout) -> Newsletter:
         return tracked(url, site, issue.id)
 
     images = {}
-    for review in issue.reviews:
+    for review in issue.reviews if with_images else ():
         if review.image:
-            source = (issue.content_dir / review.image.src).read_bytes()
-            images[email_image_name(review)] = resize_for_email(source)
+            images[email_image_name(review)] = _email_copy(issue, review, image_cache)
 
     generic_unsubscribe = unsubscribe_link(site, None)
 
@@ -181,6 +206,24 @@ def render_newsletter(issue: Issue, layout: Layout) -> Newsletter:
     newsletter = Newsletter(html=html, text=text, images=images)
     check_size(len(newsletter.personalised()[0].encode("utf-8")), len(issue.reviews))
     return newsletter
+
+
+def _email_copy(issue: Issue, review: Review, cache: Path | None) -> bytes:
+    """The email copy of a review's image; a file that cannot be read or decoded is named."""
+    where = f"content/{review.image.src}" if review.image else review.slug
+    try:
+        source = (issue.content_dir / where.removeprefix("content/")).read_bytes()
+    except OSError as exc:
+        why = f"cannot read image: {exc.strerror or exc}"
+        raise RenderError(f"{where}: {why}", [Finding(where, None, why)]) from None
+    try:
+        with strict_decoding():  # WeasyPrint lets Pillow accept truncated files
+            return email_image(source, cache)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        if isinstance(exc, OSError) and exc.errno is not None:
+            raise  # the cache's file system, not the image
+        why = f"cannot decode image: {reason(exc)}"
+        raise RenderError(f"{where}: {why}", [Finding(where, None, why)]) from None
 
 
 def check_size(size: int, reviews: int) -> None:
