@@ -256,7 +256,9 @@ def _finish(
         )
     parallel = (options.jobs or os.cpu_count() or 1) > 1
     with ProcessPoolExecutor(1) if parallel else _Inline() as pool:
-        screen = pool.submit(finish_screen, base, cache=image_cache)
+        screen = pool.submit(
+            finish_screen, base, cache=image_cache, metadata_date=metadata_date(issue)
+        )
         printed = finish_print(
             base,
             icc_profile=cmyk,

@@ -118,13 +118,38 @@ def build(
 
 @cli.command()
 @manifest_arg
-def check(manifest: Path) -> None:
-    """Validate ISSUE.yaml and the reviews it selects, without building."""
-    from .manifest import load_issue
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: a list of {path, line, level, message} on stdout, for tools.",
+)
+def check(manifest: Path, output_format: str) -> None:
+    """Check ISSUE.yaml without building: manifest and reviews, images and their resolution,
+    links, the layout's fonts, templates and the newsletter's size.
 
-    issue = load_issue(manifest)
-    sections = len(issue.sections)
-    click.echo(f"{manifest}: ok ({len(issue.reviews)} reviews in {sections} sections)")
+    Prints one line per finding, `path:line: level: message`, then a summary; exits 1 if any
+    finding is an error.
+    """
+    import json
+
+    from .checks import format_finding, run_checks
+
+    result = run_checks(manifest)
+    if output_format == "json":
+        rows = [
+            {"path": str(f.path), "line": f.line, "level": f.level, "message": f.message}
+            for f in result.findings
+        ]
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        for finding in result.findings:
+            click.echo(format_finding(finding), err=True)
+    if result.errors:
+        raise MagbuilderError(result.summary())
+    click.echo(result.summary(), err=output_format == "json")
 
 
 @cli.command()

@@ -43,9 +43,14 @@ def _read_yaml(path: Path, root: Path) -> tuple[Any, Positions]:
             "no such file", [Finding(shown(path, root), None, "file not found")]
         ) from None
     except UnicodeDecodeError as exc:
+        line = exc.object.count(b"\n", 0, exc.start) + 1
         raise InputError(
             "bad encoding",
-            [Finding(shown(path, root), None, f"not UTF-8 (byte {exc.start}): save it as UTF-8")],
+            [Finding(shown(path, root), line, f"not UTF-8 (byte {exc.start}): save it as UTF-8")],
+        ) from None
+    except OSError as exc:  # a folder, no permission…
+        raise InputError(
+            "unreadable", [Finding(shown(path, root), None, f"cannot read: {exc.strerror or exc}")]
         ) from None
     return load_yaml(text, shown(path, root))
 

@@ -80,9 +80,14 @@ def read_review(
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
+        line = exc.object.count(b"\n", 0, exc.start) + 1
         raise InputError(
             "bad encoding",
-            [Finding(shown, None, f"not UTF-8 (byte {exc.start}): save the file as UTF-8")],
+            [Finding(shown, line, f"not UTF-8 (byte {exc.start}): save the file as UTF-8")],
+        ) from None
+    except OSError as exc:  # a folder named like a review, no permission…
+        raise InputError(
+            "unreadable review", [Finding(shown, None, f"cannot read: {exc.strerror or exc}")]
         ) from None
     text = text.removeprefix("\ufeff")
     front, body, body_line = split_front_matter(text, shown)

@@ -17,6 +17,23 @@ Loc = tuple[str | int, ...]
 class _Loader(yaml.SafeLoader):
     """SafeLoader with YAML 1.2 booleans: only true/false, so ``lang: no`` stays Norwegian."""
 
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        # A value shaped like a date or number that is not one (2026-02-30, 5000 digits) makes
+        # PyYAML raise a bare ValueError; give it the node's position like any syntax error.
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, OverflowError) as exc:
+            value = str(node.value)
+            value = value if len(value) <= 40 else value[:40] + "…"
+            what = "a valid date" if node.tag.endswith(":timestamp") else "a value YAML can read"
+            reason = str(exc).split(":")[0]
+            message = f"'{value}' is not {what} ({reason})"
+            raise _BadValue(None, None, message, node.start_mark) from None
+
+
+class _BadValue(yaml.constructor.ConstructorError):
+    """A scalar the constructor could not turn into its type (a date that does not exist…)."""
+
 
 _Loader.yaml_implicit_resolvers = {
     key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
@@ -61,6 +78,8 @@ def _walk(node: yaml.Node, loc: Loc, out: dict[Loc, int]) -> None:
 def _syntax_finding(exc: yaml.MarkedYAMLError, path: Path | str, offset: int) -> Finding:
     """Where a YAML syntax error really is: an unclosed quote is reported where it opened."""
     mark = exc.problem_mark or exc.context_mark
+    if isinstance(exc, _BadValue) and mark:
+        return Finding(path, mark.line + 1 + offset, f"{exc.problem}: correct the value")
     context = ""
     if exc.context_mark and exc.context:
         context = f" ({exc.context} that starts on line {exc.context_mark.line + 1 + offset})"
@@ -84,6 +103,11 @@ def load_yaml(text: str, path: Path | str, line_offset: int = 0) -> tuple[Any, P
         data = yaml.load(text, Loader=_Loader) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         raise InputError("YAML syntax error", [_syntax_finding(exc, path, line_offset)]) from None
+    except yaml.reader.ReaderError as exc:  # a control character: the reader has no line marks
+        line = text.count("\n", 0, exc.position) + 1 + line_offset
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        message = f"character U+{ord(char):04X} is not allowed in YAML: remove it"
+        raise InputError("YAML error", [Finding(path, line, message)]) from None
     except yaml.YAMLError as exc:
         raise InputError("YAML error", [Finding(path, None, f"cannot read YAML: {exc}")]) from None
     lines: dict[Loc, int] = {}

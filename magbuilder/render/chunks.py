@@ -25,7 +25,7 @@ from ..errors import Finding, MagbuilderError, RenderError
 from ..store import BODY_IMAGE
 from .assemble import ChunkPdf, assemble
 from .env import Layout, make_env, render_template
-from .pdf import Part, chunk_css, magazine_html, render_html, render_part
+from .pdf import Part, chunk_css, magazine_html, render_html, render_part, review_label
 
 log = logging.getLogger(__name__)
 
@@ -107,11 +107,17 @@ def _work(part: Part) -> bytes:
 def _chunk_error(issue: Issue, name: str, exc: MagbuilderError) -> RenderError:
     """Say which review's chunk failed."""
     review = next((r for r in issue.reviews if r.slug == name), None)
-    where = f"review '{name}' ({review.path.relative_to(issue.root)})" if review else name
-    findings = exc.findings or [Finding(where, None, str(exc))]
+    where = review_label(issue, review) if review else "front matter"
+    if not exc.findings:
+        return RenderError(f"{where}: {exc}", [Finding(where, None, str(exc))])
     return RenderError(
         f"{where}: {exc}",
-        [Finding(f.path, f.line, f"{where}: {f.message}", f.level) for f in findings],
+        [
+            f
+            if review is None or f.message.startswith(where)
+            else f.__class__(f.path, f.line, f"{where}: {f.message}", f.level)
+            for f in exc.findings
+        ],
     )
 
 

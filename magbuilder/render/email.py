@@ -209,10 +209,11 @@ def render_newsletter(
 
 
 def _email_copy(issue: Issue, review: Review, cache: Path | None) -> bytes:
-    """The email copy of a review's image; a file that cannot be read or decoded is named."""
-    where = f"content/{review.image.src}" if review.image else review.slug
+    """The email copy of a review's hero image; a file that cannot be read or decoded is named."""
+    src = review.image.src if review.image else ""
+    where = f"content/{src}"
     try:
-        source = (issue.content_dir / where.removeprefix("content/")).read_bytes()
+        source = (issue.content_dir / src).read_bytes()
     except OSError as exc:
         why = f"cannot read image: {exc.strerror or exc}"
         raise RenderError(f"{where}: {why}", [Finding(where, None, why)]) from None

@@ -77,9 +77,33 @@ def _strings(chain: tuple[Path, ...], stamps: tuple[int, ...]) -> dict[str, dict
     for folder in reversed(chain):
         path = folder / "strings.yaml"
         if path.is_file():
-            for lang, table in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).items():
+            for lang, table in _read_strings(path).items():
                 merged.setdefault(str(lang), {}).update(table or {})
     return merged
+
+
+def _read_strings(path: Path) -> dict:
+    """One strings.yaml (``lang: {key: label}``); a broken file is a RenderError with its line."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as exc:
+        raise RenderError(
+            "strings not UTF-8",
+            [Finding(path, None, f"not UTF-8 (byte {exc.start}): save as UTF-8")],
+        ) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or exc
+        raise RenderError(
+            "strings YAML error",
+            [Finding(path, mark.line + 1 if mark else None, f"YAML syntax error: {problem}")],
+        ) from None
+    if not isinstance(data, dict) or not all(isinstance(t, dict | None) for t in data.values()):
+        raise RenderError(
+            "strings not a mapping",
+            [Finding(path, 1, "expected labels per language, e.g. 'en: {contents: Contents}'")],
+        )
+    return data
 
 
 def _locale(lang: str) -> Locale:
@@ -178,6 +202,17 @@ def render_template(env: jinja2.Environment, name: str, **context: Any) -> str:
         path, line = frame or (name, None)
         raise RenderError(
             "template error", [Finding(path, line, f"template error: {exc}")]
+        ) from None
+    except UnicodeDecodeError as exc:  # the loader reads templates as UTF-8
+        files = [
+            f.f_locals["filename"]
+            for f, _ in traceback.walk_tb(exc.__traceback__)
+            if isinstance(f.f_locals.get("filename"), str)
+        ]
+        where = files[-1] if files else name
+        raise RenderError(
+            "template not UTF-8",
+            [Finding(where, None, f"template not UTF-8 (byte {exc.start}): save it as UTF-8")],
         ) from None
 
 

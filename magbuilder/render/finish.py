@@ -80,13 +80,22 @@ def finish_print(
 
 
 def finish_screen(
-    pdf: bytes, *, target_ppi: int = 150, jpeg_quality: int = 82, cache: Path | None = None
+    pdf: bytes,
+    *,
+    target_ppi: int = 150,
+    jpeg_quality: int = 82,
+    cache: Path | None = None,
+    metadata_date: datetime | None = None,
 ) -> bytes:
     """The reader's file: every page cut to its TrimBox, images at ``target_ppi``.
 
     Links, outline, named destinations and structure tags are left as they are.
+    ``metadata_date``, when given, becomes the file's creation and modification dates.
     """
     with pikepdf.open(BytesIO(pdf)) as doc:
+        if metadata_date is not None:
+            date = metadata_date if metadata_date.tzinfo else metadata_date.replace(tzinfo=UTC)
+            doc.docinfo.CreationDate = doc.docinfo.ModDate = _pdf_date(date)
         resample_images(doc, target_ppi, jpeg_quality, subsampling=2, cache=cache)
         for page in doc.pages:
             _trim_page(page)

@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+import re
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
-from PIL import Image
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from ..content import Issue
-from ..errors import RenderError
+from ..content import Issue, Review
+from ..errors import Finding, RenderError
 from .env import Layout, make_env, render_template
+from .images import RASTER_SUFFIXES, UnreadableImage, decoded_size, header_size
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,9 @@ class SandboxFetcher(URLFetcher):
     """Serves files from ``content/`` and the layout chain only; refuses everything else.
 
     A file asked for in one layout folder but found only in ``default`` is served from there,
-    so an overriding stylesheet can keep using the default fonts by relative URL.
+    so an overriding stylesheet can keep using the default fonts by relative URL. Raster images
+    are decoded in full before they are served: a truncated or corrupt one is recorded in
+    ``broken`` (WeasyPrint would print it half grey, or leave it out with a warning).
     """
 
     def __init__(self, content_dir: Path, layout: Layout) -> None:
@@ -59,7 +61,9 @@ class SandboxFetcher(URLFetcher):
         self.content_dir = content_dir.resolve()
         self.layout = layout
         self.roots = [self.content_dir, *(p.resolve() for p in layout.chain)]
-        self.refused: list[str] = []
+        self.refused: list[str] = []  # outside the sandbox, or not a local file
+        self.missing: list[str] = []  # inside the sandbox, but no such file
+        self.broken: dict[str, str] = {}  # url → why the image cannot be decoded
 
     def resolve(self, url: str) -> Path | None:
         """The allowed local file behind ``url``, or None."""
@@ -77,28 +81,45 @@ class SandboxFetcher(URLFetcher):
                 return fallback.resolve() if fallback else None
         return None
 
+    def within(self, url: str) -> bool:
+        """Whether ``url`` names a local path inside content/ or the layout chain."""
+        parts = urlsplit(url)
+        if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+            return False
+        path = Path(unquote(parts.path)).resolve()
+        return any(path.is_relative_to(root) for root in self.roots)
+
     def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:
         path = self.resolve(url)
         if path is None:
+            if self.within(url):
+                self.missing.append(url)
+                raise ValueError(f"not found: {url}")
             self.refused.append(url)
             raise ValueError(f"refused: {url} is outside content/ and the layout")
+        if path.suffix.lower() in RASTER_SUFFIXES:
+            try:
+                decoded_size(path)
+            except (OSError, UnreadableImage) as exc:
+                self.broken[url] = str(exc)
+                raise ValueError(f"cannot decode {url}: {exc}") from None
         mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         return URLFetcherResponse(path.as_uri(), path.read_bytes(), {"Content-Type": mime})
 
 
-@lru_cache(maxsize=256)
-def _pixels(path: Path, mtime: float) -> tuple[int, int]:
-    with Image.open(path) as image:
-        return image.size
-
-
 def image_pixels(content_dir: Path, src: str) -> tuple[int, int]:
-    """Width and height in pixels of an image under ``content/`` (for layout decisions)."""
+    """Width and height in pixels of an image under ``content/`` (for layout decisions).
+
+    Only the header is read: the fetcher decodes every image it serves in full.
+    """
     path = content_dir / src
     try:
-        return _pixels(path, path.stat().st_mtime)
-    except (OSError, Image.UnidentifiedImageError) as exc:
-        raise RenderError(f"cannot read image content/{src}: {exc}") from None
+        return header_size(path)
+    except OSError as exc:
+        why = f"cannot read image: {exc.strerror or exc}"
+    except UnreadableImage as exc:
+        why = f"cannot decode image: {exc}"
+    raise RenderError(f"content/{src}: {why}", [Finding(f"content/{src}", None, why)])
 
 
 def magazine_html(issue: Issue, layout: Layout, part: Part = WHOLE) -> str:
@@ -136,13 +157,82 @@ def render_html(issue: Issue, layout: Layout, html: str, extra_css: str = ""):  
     document = HTML(
         string=html, base_url=issue.content_dir.resolve().as_uri() + "/", url_fetcher=fetcher
     ).render(font_config=fonts, stylesheets=stylesheets)
-    if fetcher.refused:
-        listed = ", ".join(sorted(set(fetcher.refused)))
-        raise RenderError(
-            f"the issue refers to resources outside content/ and layouts/: {listed}; "
-            "copy images into content/media/ and refer to them by relative path"
-        )
+    findings = _fetch_findings(issue, layout, html, fetcher)
+    if findings:
+        raise RenderError("the magazine uses files it may not or cannot read", findings)
     return document
+
+
+def review_label(issue: Issue, review: Review) -> str:
+    """How errors name a review: ``review 'slug' (content/reviews/slug.md)``."""
+    return f"review '{review.slug}' ({_shown(review.path, issue.root)})"
+
+
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+# src="…", href='…', url(…), Markdown ](…) and YAML image:/src: — how files name resources.
+_REFERENCE = re.compile(
+    r"(?:src|href)\s*=\s*[\"']([^\"']*)[\"']|url\(\s*[\"']?([^\"')\s]+)|\]\(\s*<?([^)\s>]+)"
+    r"|\b(?:image|src):\s*(?!url\()[\"']?([^\"'\s#()]+)"
+)
+
+
+def _referrer(
+    issue: Issue, layout: Layout, html: str, url: str
+) -> tuple[str, int | None, Review | None]:
+    """The file and line that refer to ``url``: a review laid out in ``html``, the manifest, or
+    a layout file (a stylesheet's URLs are relative to the stylesheet)."""
+    base = issue.content_dir.resolve().as_uri() + "/"
+    candidates = [(r.path, base, r) for r in issue.reviews if f'id="review-{r.slug}"' in html]
+    candidates.append((issue.manifest_path, base, None))
+    for folder in layout.chain:
+        for path in sorted(folder.rglob("*.css")):
+            candidates.append((path, path.resolve().as_uri(), None))
+        candidates += [(path, base, None) for path in sorted(folder.rglob("*.j2"))]
+    for path, against, review in candidates:
+        try:
+            lines = path.read_text("utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            continue
+        for number, line in enumerate(lines, start=1):
+            for match in _REFERENCE.finditer(line):
+                ref = next((g for g in match.groups() if g), "")
+                if ref and urljoin(against, ref.strip()) == url:
+                    return _shown(path, issue.root), number, review
+    return "magazine", None, None
+
+
+def _fetch_findings(
+    issue: Issue, layout: Layout, html: str, fetcher: SandboxFetcher
+) -> list[Finding]:
+    """One finding per refused, missing or undecodable file, at the line that refers to it."""
+    problems = [
+        (
+            url,
+            f"refused {url}: builds read only content/ and layouts/ and fetch nothing from the "
+            "network; copy the file into content/media/ (images) or the layout (stylesheets, "
+            "fonts) and refer to it by relative path",
+        )
+        for url in dict.fromkeys(fetcher.refused)
+    ]
+    for url in dict.fromkeys(fetcher.missing):
+        shown = _shown(Path(unquote(urlsplit(url).path)), issue.root)
+        problems.append((url, f"{shown} not found: add the file or correct the reference"))
+    for url, why in fetcher.broken.items():
+        shown = _shown(Path(unquote(urlsplit(url).path)), issue.root)
+        problems.append((url, f"cannot decode image {shown}: {why}"))
+    findings = []
+    for url, message in problems:
+        path, line, review = _referrer(issue, layout, html, url)
+        if review is not None:
+            message = f"{review_label(issue, review)}: {message}"
+        findings.append(Finding(path, line, message))
+    return findings
 
 
 def render_part(issue: Issue, layout: Layout, part: Part = WHOLE) -> bytes:

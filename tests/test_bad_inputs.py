@@ -1,0 +1,284 @@
+"""Bad inputs of every kind end in one clear message and exit 1 (2 for usage), never a traceback.
+
+Each row is run as a real ``python -m magbuilder …`` in its own small project; the rows run
+concurrently once per module, then each test reads its row's result. A row's ``where`` is the
+``path:line`` (or ``path`` alone, for whole-file problems) that must start the line of stderr
+holding ``message``; a ``(path, marker)`` pair means the first line of ``path`` holding
+``marker``; ``{root}`` is the project folder (templates are reported by absolute path).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from .conftest import REPO, SITE, manifest_text, review_text
+
+BUILD = ("build", "issues/t-1.yaml", "--out", "out")
+CHECK = ("check", "issues/t-1.yaml")
+REVIEW = "content/reviews/alpha.md"
+MANIFEST = "issues/t-1.yaml"
+COVER = "content/media/cover.jpg"
+HERO = "\n  src: media/hero.jpg\n  alt: A hero"
+SEND_SITE = SITE + '  unsubscribe_url: "https://mag.example/unsubscribe/{token}"\n'
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad input: files replacing the small good project's, what to run, what to expect."""
+
+    id: str
+    code: int
+    where: str | tuple[str, str] | None
+    message: str
+    files: dict[str, str | bytes] = field(default_factory=dict)
+    args: tuple[str, ...] = BUILD
+    setup: Callable[[Path], None] | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def latin1(text: str) -> bytes:
+    return text.encode("latin-1")
+
+
+def noisy_jpeg(path: Path, size: tuple[int, int] = (1200, 800)) -> None:
+    Image.effect_noise(size, 64).convert("RGB").save(path, quality=90)
+
+
+def truncate(rel: str) -> Callable[[Path], None]:
+    def damage(root: Path) -> None:
+        path = root / "content" / rel
+        noisy_jpeg(path)
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+    return damage
+
+
+def garbage(rel: str) -> Callable[[Path], None]:
+    return lambda root: (root / "content" / rel).write_bytes(b"GIF? no: a text file")
+
+
+def folder_for_review(root: Path) -> None:
+    (root / REVIEW).unlink()
+    (root / REVIEW).mkdir()
+
+
+def review_with(body: str = "", **front: str | None) -> str:
+    return review_text("Alpha", image=HERO, **front) + body
+
+
+CUSTOM_LAYOUT = manifest_text(["alpha"], layout="custom")
+MISSING_FONT_CSS = (
+    "@import url(../../default/print/print.css);\n"
+    '@font-face { font-family: "Gone"; src: url(../assets/fonts/Gone.otf); }\n'
+    'body { font-family: "Gone", serif; }\n'
+)
+
+CASES = [
+    # ---- manifests ------------------------------------------------------------------------------
+    Case("manifest-yaml-syntax", 1, f"{MANIFEST}:3", "YAML syntax error: mapping values",
+         {MANIFEST: manifest_text(["alpha"], title="Test: Issue")}),
+    Case("manifest-not-utf8", 1, f"{MANIFEST}:3", "not UTF-8",
+         {MANIFEST: latin1(manifest_text(["alpha"], title='"Café"'))}),
+    Case("manifest-is-a-list", 1, f"{MANIFEST}:1", "expected a mapping of keys, but the file is a",
+         {MANIFEST: "- one\n- two\n"}),
+    Case("manifest-empty", 1, f"{MANIFEST}:1", "the file is empty", {MANIFEST: ""}),
+    Case("manifest-python-tag", 1, f"{MANIFEST}:1", "could not determine a constructor",
+         {MANIFEST: "id: !!python/object/apply:os.system [echo]\n"}),
+    Case("unknown-review", 1, (MANIFEST, "- alpah"), "did you mean 'alpha'?",
+         {MANIFEST: manifest_text(["alpah"])}),
+    Case("review-selected-twice", 1, (MANIFEST, "[alpha, alpha]"), "'alpha' is selected twice",
+         {MANIFEST: manifest_text([], sections='\n  - title: "A"\n    reviews: [alpha, alpha]')}),
+    Case("missing-required-key", 1, f"{MANIFEST}:1", "missing required key 'title'",
+         {MANIFEST: manifest_text(["alpha"], title=None)}),
+    Case("unknown-key-typo", 1, (MANIFEST, "tittle:"), "did you mean 'title'?",
+         {MANIFEST: manifest_text(["alpha"]) + 'tittle: "x"\n'}),
+    Case("date-not-a-date", 1, (MANIFEST, "date:"), "is not a date: write it as YYYY-MM-DD",
+         {MANIFEST: manifest_text(["alpha"], date="soon")}),
+    Case("date-that-does-not-exist", 1, (MANIFEST, "date:"), "'2026-02-30' is not a valid date",
+         {MANIFEST: manifest_text(["alpha"], date="2026-02-30")}),
+    Case("number-with-5000-digits", 1, (MANIFEST, "number:"), "is not a value YAML can read",
+         {MANIFEST: manifest_text(["alpha"], number="9" * 5000)}),
+    Case("cover-image-missing", 1, (MANIFEST, "image:"), "put the file at content/media/nope.jpg",
+         {MANIFEST: manifest_text(["alpha"], cover='\n  image: media/nope.jpg\n  headline: "H"')}),
+    Case("cover-image-outside-content", 1, (MANIFEST, "image:"), "must be a relative path inside",
+         {MANIFEST: manifest_text(["alpha"], cover='\n  image: ../secret.jpg\n  headline: "H"')}),
+    Case("print-size-unknown", 1, (MANIFEST, "size:"), "print.size: has an invalid format",
+         {MANIFEST: manifest_text(["alpha"], print="\n  size: A9")}),
+    Case("empty-section", 1, (MANIFEST, "reviews: []"), "section 'Empty' is empty",
+         {MANIFEST: manifest_text(["alpha"], sections='\n  - title: "Empty"\n    reviews: []')},
+         CHECK),
+    Case("layout-missing", 1, (MANIFEST, "layout:"), "layout 'nowhere' not found",
+         {MANIFEST: manifest_text(["alpha"], layout="nowhere")}, CHECK),
+    # ---- review files ---------------------------------------------------------------------------
+    Case("review-without-front-matter", 1, f"{REVIEW}:1", "must start with '---'",
+         {REVIEW: "Just a paragraph.\n"}),
+    Case("review-front-matter-unclosed", 1, f"{REVIEW}:1", "is never closed",
+         {REVIEW: "---\ntitle: x\n"}),
+    Case("review-yaml-syntax", 1, f"{REVIEW}:2", "YAML syntax error: mapping values",
+         {REVIEW: review_text(None, image=HERO).replace("---\n", "---\ntitle: A: B\n", 1)}),
+    Case("review-not-utf8", 1, f"{REVIEW}:2", "not UTF-8", {REVIEW: latin1(review_text("Café"))}),
+    Case("review-control-character", 1, f"{REVIEW}:2", "character U+0000 is not allowed",
+         {REVIEW: review_text("A\x00B")}),
+    Case("review-missing-author", 1, f"{REVIEW}:2", "missing required key 'author'",
+         {REVIEW: review_with(author=None)}),
+    Case("review-bad-year", 1, (REVIEW, "year:"), "films[0].year",
+         {REVIEW: review_with(films='\n  - title: "F"\n    year: soon')}),
+    Case("review-unknown-key", 1, (REVIEW, "authr:"), "did you mean 'author'?",
+         {REVIEW: review_with(authr='"Ann"')}),
+    Case("review-hero-missing", 1, (REVIEW, "src:"), "put the file at content/media/nope.jpg",
+         {REVIEW: review_text("Alpha", image="\n  src: media/nope.jpg\n  alt: x")}),
+    Case("review-body-image-missing", 1, (REVIEW, "![Gone]"), "'media/gone.jpg' not found",
+         {REVIEW: review_with("\n![Gone](media/gone.jpg)\n")}),
+    Case("review-without-body", 1, f"{REVIEW}:10", "has no text after its front matter",
+         {REVIEW: review_with().split("\nWord0")[0] + "\n"}),
+    Case("review-is-a-folder", 1, REVIEW, "cannot read: Is a directory", setup=folder_for_review),
+    Case("review-bad-link", 1, (REVIEW, "[home]"), "relative link 'index.html'",
+         {REVIEW: review_with("\nGo [home](index.html).\n")}, CHECK),
+    # ---- images ---------------------------------------------------------------------------------
+    Case("hero-not-an-image", 1, "content/media/hero.jpg", "cannot decode image: not an image file",
+         setup=garbage("media/hero.jpg")),
+    Case("hero-truncated", 1, (REVIEW, "src:"), "cannot decode image content/media/hero.jpg: the",
+         setup=truncate("media/hero.jpg")),
+    Case("cover-not-an-image", 1, (MANIFEST, "image:"), "cannot decode image content/media/cover",
+         setup=garbage("media/cover.jpg")),
+    Case("body-image-truncated", 1, (REVIEW, "![Pans]"), "the file is truncated",
+         {REVIEW: review_with("\n![Pans](media/pans.jpg)\n")}, setup=truncate("media/pans.jpg")),
+    Case("body-image-remote", 1, (REVIEW, "pixel.png"),
+         "review 'alpha' (content/reviews/alpha.md): refused http://127.0.0.1:9/pixel.png",
+         {REVIEW: review_with('\n<img src="http://127.0.0.1:9/pixel.png" alt="">\n')}),
+    Case("cover-low-resolution", 1, (MANIFEST, "image:"), "ppi printed at full bleed",
+         args=CHECK, setup=lambda root: Image.new("RGB", (800, 1100)).save(root / COVER)),
+    # ---- layouts and fonts ----------------------------------------------------------------------
+    Case("font-missing", 1, "layouts/custom/print/print.css:2",
+         "layouts/custom/assets/fonts/Gone.otf not found",
+         {MANIFEST: CUSTOM_LAYOUT, "layouts/custom/print/print.css": MISSING_FONT_CSS}),
+    Case("template-syntax-error", 1, "{root}/layouts/default/print/review.html.j2:1",
+         "template syntax error", {"layouts/default/print/review.html.j2": "{% if %}\n"}),
+    Case("template-not-utf8", 1, "{root}/layouts/default/print/review.html.j2",
+         "template not UTF-8", {"layouts/default/print/review.html.j2": latin1("{# é #}\n")}),
+    Case("strings-yaml-syntax", 1, "{root}/layouts/default/strings.yaml:2", "YAML syntax error",
+         {"layouts/default/strings.yaml": "en:\n  contents: Contents: x\n"}),
+    # ---- feeds (ingest) -------------------------------------------------------------------------
+    Case("feed-not-a-feed", 1, "feed.xml", "not a feed", {"feed.xml": b"\x00\x89PNG\xff binary"},
+         ("ingest", "feed.xml")),
+    Case("feed-bad-json", 1, "feed.json:1", "not a JSON Feed: invalid JSON",
+         {"feed.json": '{"version": "https://jsonfeed.org/version/1.1", "items": [{"id": 1,}'},
+         ("ingest", "feed.json")),
+    Case("feed-file-missing", 1, "nofeed.xml", "no such file", args=("ingest", "nofeed.xml")),
+    Case("saved-page-empty", 1, "page.html", "the page is empty", {"page.html": ""},
+         ("ingest", "page.html")),
+    # ---- magbuilder.yaml ------------------------------------------------------------------------
+    Case("config-yaml-syntax", 1, "magbuilder.yaml:2", "YAML syntax error",
+         {"magbuilder.yaml": 'site:\n  name: "Test\n'}),
+    Case("config-http-base-url", 1, ("magbuilder.yaml", "base_url"), "use an absolute https:// URL",
+         {"magbuilder.yaml": SITE.replace("https://mag", "http://mag")}),
+    Case("config-unknown-section", 1, "magbuilder.yaml:1", "expected only a 'site:' mapping",
+         {"magbuilder.yaml": SITE + "sites: {}\n"}),
+    Case("config-not-utf8", 1, "magbuilder.yaml:2", "not UTF-8",
+         {"magbuilder.yaml": latin1(SITE.replace("Test Magazine", "Café"))}),
+    # ---- options --------------------------------------------------------------------------------
+    Case("jobs-zero", 2, None, "Invalid value for '--jobs'", args=(*BUILD, "--jobs", "0")),
+    Case("format-unknown", 2, None, "Invalid value for '--format'", {}, (*CHECK, "--format", "x")),
+    Case("build-without-manifest", 2, None, "name an issue manifest", args=("build",)),
+    Case("manifest-does-not-exist", 2, None, "does not exist", args=("check", "issues/nope.yaml")),
+    Case("preflight-not-a-pdf", 1, "x.pdf", "not a readable PDF", {"x.pdf": "hello"},
+         ("preflight", "x.pdf")),
+    # ---- sending --------------------------------------------------------------------------------
+    Case("smtp-refused", 1, None, "cannot connect to smtp://127.0.0.1:{port}",
+         {"magbuilder.yaml": SEND_SITE},
+         ("send", MANIFEST, "--smtp", "smtp://127.0.0.1:{port}", "--test", "me@example.org"),
+         env={"MAGBUILDER_UNSUBSCRIBE_SECRET": "s" * 43}),
+]  # fmt: skip
+
+
+def lay_out(root: Path, case: Case) -> None:
+    """The small good project (review 'alpha' with a hero image), then the case's changes."""
+    shutil.copytree(REPO / "layouts", root / "layouts")
+    files: dict[str, str | bytes] = {
+        "magbuilder.yaml": SITE,
+        REVIEW: review_with(),
+        MANIFEST: manifest_text(["alpha"]),
+        **case.files,
+    }
+    for rel, data in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
+    media = root / "content/media"
+    media.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (2560, 3600), (90, 120, 150)).save(media / "cover.jpg", quality=80)
+    Image.new("RGB", (2400, 1600), (150, 120, 90)).save(media / "hero.jpg", quality=80)
+    if case.setup:
+        case.setup(root)
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory: pytest.TempPathFactory):
+    """Every row run once, concurrently: {id: (project folder, completed process)}."""
+    closed = socket.socket()  # bound but not listening: connections to it are refused
+    closed.bind(("127.0.0.1", 0))
+    port = str(closed.getsockname()[1])
+
+    roots = {}
+    for case in CASES:  # mktemp is not thread-safe: lay the projects out first
+        roots[case.id] = tmp_path_factory.mktemp(case.id)
+        lay_out(roots[case.id], case)
+
+    def run(case: Case) -> subprocess.CompletedProcess[str]:
+        args = [arg.replace("{port}", port) for arg in case.args]
+        env = {**os.environ, **case.env}
+        env.pop("MAGBUILDER_SMTP", None)
+        return subprocess.run(
+            [sys.executable, "-m", "magbuilder", *args],
+            cwd=roots[case.id],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    try:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            results = dict(zip([c.id for c in CASES], pool.map(run, CASES), strict=True))
+    finally:
+        closed.close()
+    return {name: (roots[name], result, port) for name, result in results.items()}
+
+
+def test_there_are_at_least_25_bad_inputs_with_distinct_names():
+    assert len(CASES) >= 25
+    assert len({c.id for c in CASES}) == len(CASES)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input_gives_one_clear_message(case: Case, outcomes):
+    root, result, port = outcomes[case.id]
+    shown = f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+    assert "Traceback" not in result.stderr + result.stdout, shown
+    assert "internal error" not in result.stderr, shown
+    assert result.returncode == case.code, shown
+    message = case.message.replace("{port}", port)
+    if case.where is None:
+        assert message in result.stderr, shown
+        return
+    if isinstance(case.where, tuple):
+        path, marker = case.where
+        text = (root / path).read_bytes().decode("utf-8", "replace")
+        number = next(n for n, line in enumerate(text.splitlines(), 1) if marker in line)
+        where = f"{path}:{number}"
+    else:
+        where = case.where.replace("{root}", str(root))
+    output = (result.stderr + result.stdout).splitlines()
+    lines = [line for line in output if line.startswith(f"{where}: ")]
+    assert any(message in line for line in lines), f"expected '{where}: …{message}…'\n{shown}"

@@ -1,0 +1,132 @@
+"""Outputs are reproducible (same inputs, same bytes; dates from the manifest or
+SOURCE_DATE_EPOCH) and atomic (a build that fails leaves the previous outputs as they were)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pikepdf
+import pytest
+
+from magbuilder import build as build_module
+from magbuilder.build import STAMP, BuildOptions, build_issue
+from magbuilder.errors import RenderError
+from magbuilder.render import email
+
+from .conftest import manifest_text, review_text
+
+OUTPUTS = (
+    "magazine.pdf",
+    "magazine-screen.pdf",
+    "newsletter.html",
+    "newsletter.txt",
+    "newsletter.eml",
+)
+HERO = "\n  src: media/hero.jpg\n  alt: A hero"
+
+
+@pytest.fixture
+def project(tmp_project, monkeypatch) -> Path:
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    return tmp_project(
+        {
+            "content/reviews/a.md": review_text("Alpha", image=HERO),
+            "content/reviews/b.md": review_text("Beta", lang="fr"),
+            "issues/t-1.yaml": manifest_text(["a", "b"]),
+        },
+        images=("media/cover.jpg", "media/hero.jpg"),
+    )
+
+
+def contents(folder: Path) -> dict[str, bytes]:
+    """Every file of a build folder (temporary files included, to catch leftovers)."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def pdf_dates(path: Path) -> set[str]:
+    with pikepdf.open(path) as pdf:
+        dates = {str(pdf.docinfo[key]) for key in ("/CreationDate", "/ModDate")}
+        meta = pdf.open_metadata()
+        dates |= {str(meta[key]) for key in meta if key.endswith("Date")}
+    return dates
+
+
+def test_two_builds_give_byte_identical_outputs(project, tmp_path):
+    manifest = project / "issues/t-1.yaml"
+    first = build_issue(manifest, tmp_path / "one", BuildOptions(force=True))
+    # The second build runs in another process (another hash seed), from an empty cache.
+    result = subprocess.run(
+        [sys.executable, "-m", "magbuilder", "build", "issues/t-1.yaml", "--force"]
+        + ["--out", str(tmp_path / "two")],
+        cwd=project,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    one, two = contents(tmp_path / "one/t-1"), contents(tmp_path / "two/t-1")
+    for files in (one, two):  # the up-to-date stamp records inputs, not an output
+        del files[STAMP]
+    assert set(OUTPUTS) | {"images/a.jpg"} <= set(one)
+    assert one.keys() == two.keys()
+    differ = [name for name in one if one[name] != two[name]]
+    assert differ == []
+    # Without SOURCE_DATE_EPOCH, the PDFs are dated by the issue's date.
+    assert first.issue.manifest.date.isoformat() == "2026-12-01"
+    for name in ("magazine.pdf", "magazine-screen.pdf"):
+        assert {d[:10] for d in pdf_dates(tmp_path / "one/t-1" / name)} <= {
+            "D:20261201",
+            "2026-12-01",
+        }
+
+
+def test_pdf_dates_follow_source_date_epoch(project, tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # 2023-11-14 22:13:20 UTC
+    result = build_issue(project / "issues/t-1.yaml", tmp_path, BuildOptions(force=True))
+    printed = pdf_dates(result.files["magazine.pdf"])
+    assert printed == {"D:20231114221320+00'00'", "2023-11-14T22:13:20+00:00"}
+    assert pdf_dates(result.files["magazine-screen.pdf"]) == {"D:20231114221320+00'00'"}
+
+
+def broken_newsletter(*args: object, **kwargs: object) -> None:
+    """Stands in for the newsletter renderer (module level: it runs in a side process)."""
+    raise RenderError("the newsletter template broke")
+
+
+def test_a_failed_build_leaves_the_previous_outputs_intact(project, tmp_path, monkeypatch):
+    manifest = project / "issues/t-1.yaml"
+    build_issue(manifest, tmp_path)
+    out = tmp_path / "t-1"
+    before = contents(out)
+    assert STAMP in before
+    review = project / "content/reviews/a.md"
+    review.write_text(review.read_text().replace("More text.", "Changed text."))
+
+    # 1. The newsletter fails (the PDFs are made meanwhile).
+    monkeypatch.setattr(email, "render_newsletter", broken_newsletter)
+    with pytest.raises(RenderError, match="newsletter template broke"):
+        build_issue(manifest, tmp_path, BuildOptions(force=True))
+    assert contents(out) == before
+    monkeypatch.undo()
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+
+    # 2. Writing fails after the first outputs were already written to temporary files.
+    real_stage = build_module._stage
+    staged: list[Path] = []
+
+    def failing_stage(path: Path, data: bytes) -> Path:
+        if len(staged) == 2:
+            raise OSError(28, "No space left on device")
+        staged.append(real_stage(path, data))
+        return staged[-1]
+
+    monkeypatch.setattr(build_module, "_stage", failing_stage)
+    with pytest.raises(OSError, match="No space left"):
+        build_issue(manifest, tmp_path, BuildOptions(force=True))
+    assert len(staged) == 2 and not any(p.exists() for p in staged)
+    assert contents(out) == before  # no half-written file, no temporary file left behind
