@@ -210,33 +210,62 @@ def render_chunked(
     if executor:
         executor.shutdown()
 
-    # Page numbers follow from the page counts; the contents is laid out with them, last.
+    # Page numbers follow from the page counts; the contents is laid out with them, last,
+    # while the running heads (which need only the page numbers) are laid out beside it.
     counts = {r.slug: _page_count(results[r.slug]) for r in reviews}
     front_pages = _page_count(results["front-count"])
-    for _attempt in range(3):
-        starts, page = {}, front_pages + 1
-        for review in reviews:
-            starts[review.slug] = page
-            page += counts[review.slug]
-        final = Part(reviews=frozenset(), page_numbers=starts, chunked=True)
-        key = key_for(final)
-        front = None if force else cache.get(key)
-        if front is None:
-            front = render_part(issue, layout, final)
-            cache.put(key, front)
-            stats.laid_out.append("front")
-        else:
-            stats.cached.append("front")
-        if _page_count(front) == front_pages:
-            break
-        front_pages = _page_count(front)  # the numbers changed the contents' length: again
-
-    total = page - 1
-    overlay = _running_heads(issue, layout, cache, base, starts, total, stats)
+    overlay: bytes | Future[bytes] | None = None
+    with ProcessPoolExecutor(1) if (jobs or os.cpu_count() or 1) > 1 else _Serial() as side:
+        for _attempt in range(3):
+            starts, total = _starts(reviews, counts, front_pages)
+            overlay = _running_heads(issue, layout, cache, base, starts, total, stats, side)
+            final = Part(reviews=frozenset(), page_numbers=starts, chunked=True)
+            key = key_for(final)
+            front = None if force else cache.get(key)
+            if front is None:
+                front = render_part(issue, layout, final)
+                cache.put(key, front)
+                stats.laid_out.append("front")
+            else:
+                stats.cached.append("front")
+            if _page_count(front) == front_pages:
+                break
+            front_pages = _page_count(front)  # the numbers changed the contents' length: again
+        if isinstance(overlay, Future):
+            overlay = overlay.result()
+    assert isinstance(overlay, bytes)
     chunks = [ChunkPdf(r.slug, results[r.slug]) for r in reviews]
     pdf, stats.starts = assemble(issue, front, chunks, overlay)
     stats.pages = total
     return pdf, stats
+
+
+def _starts(reviews: list, counts: dict[str, int], front_pages: int) -> tuple[dict[str, int], int]:
+    """Each review's first page after ``front_pages`` pages of front matter, and the total."""
+    starts, page = {}, front_pages + 1
+    for review in reviews:
+        starts[review.slug] = page
+        page += counts[review.slug]
+    return starts, page - 1
+
+
+class _Serial:
+    """An executor stand-in that runs calls at once (one core)."""
+
+    def __enter__(self) -> _Serial:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def submit(self, fn, *args):  # noqa: ANN001, ANN202
+        future: Future = Future()
+        future.set_result(fn(*args))
+        return future
+
+
+def _render_html_pdf(issue: Issue, layout: Layout, html: str) -> bytes:
+    return render_html(issue, layout, html).write_pdf()
 
 
 def _running_heads(
@@ -247,7 +276,9 @@ def _running_heads(
     starts: dict[str, int],
     total: int,
     stats: ChunkStats,
-) -> bytes:
+    side,  # noqa: ANN001 - an executor for the layout
+) -> bytes | Future[bytes]:
+    """The running heads and folios of every page: from cache, or being laid out on ``side``."""
     pages = _overlay_pages(issue, starts, total)
     html = render_template(
         make_env(layout), "print/running-heads.html.j2", issue=issue, pages=pages
@@ -257,7 +288,7 @@ def _running_heads(
     if cached is not None:
         stats.cached.append("running-heads")
         return cached
-    pdf = render_html(issue, layout, html).write_pdf()
-    cache.put(key, pdf)
+    future = side.submit(_render_html_pdf, issue, layout, html)
+    future.add_done_callback(lambda f: f.exception() or cache.put(key, f.result()))
     stats.laid_out.append("running-heads")
-    return pdf
+    return future

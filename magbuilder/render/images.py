@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from functools import lru_cache
 from pathlib import Path
 
@@ -51,11 +51,13 @@ def reason(exc: BaseException) -> str:
 
 
 @lru_cache(maxsize=512)
-def _decode(path: Path, mtime_ns: int, size: int) -> tuple[int, int]:
-    with strict_decoding():
+def _size(path: Path, mtime_ns: int, size: int, full: bool) -> tuple[int, int]:
+    """Pixel size from the header, or (``full``) after decoding every pixel strictly."""
+    with strict_decoding() if full else nullcontext():
         try:
             with Image.open(path) as image:
-                image.load()
+                if full:
+                    image.load()
                 return image.size
         except OSError as exc:
             if not path.is_file():
@@ -65,26 +67,13 @@ def _decode(path: Path, mtime_ns: int, size: int) -> tuple[int, int]:
             raise UnreadableImage(reason(exc)) from None
 
 
-@lru_cache(maxsize=512)
-def _header(path: Path, mtime_ns: int, size: int) -> tuple[int, int]:
-    try:
-        with Image.open(path) as image:
-            return image.size
-    except OSError as exc:
-        if not path.is_file():
-            raise
-        raise UnreadableImage(reason(exc)) from None
-    except Exception as exc:  # Pillow's parsers raise many types for hostile files
-        raise UnreadableImage(reason(exc)) from None
-
-
 def header_size(path: Path) -> tuple[int, int]:
     """Width and height in pixels from the image's header only (cheap; no decoding).
 
     Raises OSError when the file cannot be read, UnreadableImage when it is not an image.
     """
     stat = path.stat()
-    return _header(path.resolve(), stat.st_mtime_ns, stat.st_size)
+    return _size(path.resolve(), stat.st_mtime_ns, stat.st_size, False)
 
 
 def decoded_size(path: Path) -> tuple[int, int]:
@@ -94,4 +83,4 @@ def decoded_size(path: Path) -> tuple[int, int]:
     Results are cached while the file is unchanged.
     """
     stat = path.stat()
-    return _decode(path.resolve(), stat.st_mtime_ns, stat.st_size)
+    return _size(path.resolve(), stat.st_mtime_ns, stat.st_size, True)
