@@ -211,7 +211,10 @@ def _strings(layout: Layout) -> dict[str, dict[str, str]]:
 
 
 def _env(layout: Layout):  # noqa: ANN202 - a jinja2 Environment
-    env = make_env(layout)
+    # An overlay with its own globals and filters: the layout's environment is shared.
+    env = make_env(layout).overlay()
+    env.globals = dict(env.globals)
+    env.filters = dict(env.filters)
     base_t = env.globals["t"]
     own = _strings(layout)
 

@@ -139,7 +139,24 @@ def wrap(text: str, width: int = 72, indent: str = "") -> str:
 
 
 def make_env(layout: Layout) -> jinja2.Environment:
-    """A sandboxed, strict, autoescaping environment over the layout's templates."""
+    """A sandboxed, strict, autoescaping environment over the layout's templates.
+
+    One environment per layout (and version of its strings) is kept, so templates are compiled
+    once per process; Jinja recompiles a template whose file changed.
+    """
+    return _env(tuple(layout.chain), layout.name, layout.layouts_dir, _strings_key(layout))
+
+
+def _strings_key(layout: Layout) -> tuple[int, ...]:
+    files = [folder / "strings.yaml" for folder in layout.chain]
+    return tuple(p.stat().st_mtime_ns if p.is_file() else 0 for p in files)
+
+
+@lru_cache(maxsize=16)
+def _env(
+    chain: tuple[Path, ...], name: str, layouts_dir: Path, strings_key: tuple[int, ...]
+) -> jinja2.Environment:
+    layout = Layout(layouts_dir, name)
     loader = jinja2.ChoiceLoader(
         [
             jinja2.FileSystemLoader([str(p) for p in layout.chain]),
