@@ -259,8 +259,9 @@ def _finish(
         screen = pool.submit(
             finish_screen, base, cache=image_cache, metadata_date=metadata_date(issue)
         )
+        # Sheets have two sides (saddle-stitched: four pages): blank pages close the print file.
         printed = finish_print(
-            base,
+            pad_pages(base, 4 if spec.binding == "saddle" else 2),
             icc_profile=cmyk,
             srgb_profile=srgb,
             output_condition=spec.output_condition,
@@ -269,6 +270,28 @@ def _finish(
             cache=image_cache,
         )
         return printed, screen.result()
+
+
+def pad_pages(pdf: bytes, multiple: int) -> bytes:
+    """``pdf`` with blank pages (same page boxes as the last) up to a multiple of ``multiple``."""
+    import io
+
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        missing = -len(doc.pages) % multiple
+        if not missing:
+            return pdf
+        last = doc.pages[-1].obj
+        for _ in range(missing):
+            blank = pikepdf.Dictionary(Type=pikepdf.Name.Page, Resources=pikepdf.Dictionary())
+            for box in ("/MediaBox", "/CropBox", "/BleedBox", "/TrimBox", "/ArtBox"):
+                if box in last:
+                    blank[box] = last[box]
+            doc.pages.append(pikepdf.Page(blank))
+        out = io.BytesIO()
+        doc.save(out, deterministic_id=True)
+        return out.getvalue()
 
 
 class _Inline:

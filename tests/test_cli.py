@@ -77,3 +77,22 @@ def test_help_lists_commands():
     result = run("--help")
     assert result.returncode == 0
     assert "build" in result.stdout and "check" in result.stdout
+
+
+def test_print_file_is_padded_to_whole_sheets(tmp_project):
+    import pikepdf
+
+    project = tmp_project(
+        {"content/reviews/a.md": review_text("Alpha"), "issues/t-1.yaml": manifest_text(["a"])}
+    )
+    assert run("build", "issues/t-1.yaml", "--out", "out", cwd=project).returncode == 0
+    with pikepdf.open(project / "out/t-1/magazine-screen.pdf") as screen:
+        pages = len(screen.pages)
+    with pikepdf.open(project / "out/t-1/magazine.pdf") as printed:
+        assert len(printed.pages) % 2 == 0
+        assert len(printed.pages) - pages == pages % 2  # a blank page only when it was odd
+    saddle = manifest_text(["a"], print="\n  binding: saddle")
+    (project / "issues/t-1.yaml").write_text(saddle)
+    assert run("build", "issues/t-1.yaml", "--out", "out", cwd=project).returncode == 0
+    with pikepdf.open(project / "out/t-1/magazine.pdf") as printed:
+        assert len(printed.pages) % 4 == 0
