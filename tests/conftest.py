@@ -15,6 +15,15 @@ from magbuilder.build import BuildResult, build_issue
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_MANIFEST = REPO / "issues" / "2026-12.yaml"
 
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="rewrite the approved renders in tests/data/golden/ from the current output",
+    )
+
+
 SITE = """\
 site:
   name: "Test Magazine"
