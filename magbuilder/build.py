@@ -172,13 +172,14 @@ def build_issue(
 
     from concurrent.futures import ProcessPoolExecutor
 
+    from .render.chunks import SerialExecutor
     from .render.email import render_newsletter
     from .render.message import preview_message
 
     # The newsletter (and its image resizing) is independent of the magazine: render it in a
     # side process while the magazine is laid out.
     parallel = (options.jobs or os.cpu_count() or 1) > 1
-    with ProcessPoolExecutor(1) if parallel else _Inline() as side:
+    with ProcessPoolExecutor(1) if parallel else SerialExecutor() as side:
         email = side.submit(render_newsletter, issue, layout, image_cache=cache / "email-images")
         base, laid_out, cached = _render_magazine(issue, layout, cache, options)
         print_pdf, screen_pdf = _finish(issue, layout, base, options, cache / "images")
@@ -246,6 +247,7 @@ def _finish(
     """
     from concurrent.futures import ProcessPoolExecutor
 
+    from .render.chunks import SerialExecutor
     from .render.finish import finish_print, finish_screen
 
     spec = issue.manifest.print
@@ -255,7 +257,7 @@ def _finish(
             f"the layout has no colour profiles: add {CMYK_PROFILE} and {SRGB_PROFILE}"
         )
     parallel = (options.jobs or os.cpu_count() or 1) > 1
-    with ProcessPoolExecutor(1) if parallel else _Inline() as pool:
+    with ProcessPoolExecutor(1) if parallel else SerialExecutor() as pool:
         screen = pool.submit(
             finish_screen, base, cache=image_cache, metadata_date=metadata_date(issue)
         )
@@ -292,23 +294,6 @@ def pad_pages(pdf: bytes, multiple: int) -> bytes:
         out = io.BytesIO()
         doc.save(out, deterministic_id=True)
         return out.getvalue()
-
-
-class _Inline:
-    """A stand-in executor that runs the call at once (one core, or ``--jobs 1``)."""
-
-    def __enter__(self) -> _Inline:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def submit(self, fn, *args, **kwargs):  # noqa: ANN001, ANN202
-        from concurrent.futures import Future
-
-        future: Future = Future()
-        future.set_result(fn(*args, **kwargs))
-        return future
 
 
 def _preflight(issue: Issue, pdf: Path) -> list[str]:

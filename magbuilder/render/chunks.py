@@ -10,6 +10,7 @@ are laid out as one light overlay; ``assemble`` puts the pages together.
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import os
 from collections.abc import Callable
@@ -124,7 +125,7 @@ def _chunk_error(issue: Issue, name: str, exc: MagbuilderError) -> RenderError:
 def _page_count(pdf: bytes) -> int:
     import pikepdf
 
-    with pikepdf.open(__import__("io").BytesIO(pdf)) as doc:
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
         return len(doc.pages)
 
 
@@ -215,7 +216,7 @@ def render_chunked(
     counts = {r.slug: _page_count(results[r.slug]) for r in reviews}
     front_pages = _page_count(results["front-count"])
     overlay: bytes | Future[bytes] | None = None
-    with ProcessPoolExecutor(1) if (jobs or os.cpu_count() or 1) > 1 else _Serial() as side:
+    with ProcessPoolExecutor(1) if (jobs or os.cpu_count() or 1) > 1 else SerialExecutor() as side:
         for _attempt in range(3):
             starts, total = _starts(reviews, counts, front_pages)
             overlay = _running_heads(issue, layout, cache, base, starts, total, stats, side)
@@ -249,18 +250,18 @@ def _starts(reviews: list, counts: dict[str, int], front_pages: int) -> tuple[di
     return starts, page - 1
 
 
-class _Serial:
-    """An executor stand-in that runs calls at once (one core)."""
+class SerialExecutor:
+    """An executor stand-in that runs each call at once (one core, or ``--jobs 1``)."""
 
-    def __enter__(self) -> _Serial:
+    def __enter__(self) -> SerialExecutor:
         return self
 
     def __exit__(self, *exc: object) -> None:
         return None
 
-    def submit(self, fn, *args):  # noqa: ANN001, ANN202
+    def submit(self, fn, *args, **kwargs):  # noqa: ANN001, ANN202
         future: Future = Future()
-        future.set_result(fn(*args))
+        future.set_result(fn(*args, **kwargs))
         return future
 
 
