@@ -13,13 +13,13 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
 from .content import Issue
 from .errors import RenderError
+from .files import stage, write_atomic
 from .manifest import CONFIG_NAME, load_issue
 from .store import BODY_IMAGE
 
@@ -55,33 +55,6 @@ class BuildResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _stage(path: Path, data: bytes) -> Path:
-    """Write ``data`` to a complete temporary file beside ``path``; return its name."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; outputs are for sharing
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return Path(tmp)
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
-    os.replace(_stage(path, data), path)
-
-
 def write_all(outputs: dict[Path, bytes], check=None) -> None:  # noqa: ANN001
     """Stage every output, run ``check(staged)`` on the staged files, then rename them all.
 
@@ -90,7 +63,7 @@ def write_all(outputs: dict[Path, bytes], check=None) -> None:  # noqa: ANN001
     staged: dict[Path, Path] = {}
     try:
         for path, data in outputs.items():
-            staged[path] = _stage(path, data)
+            staged[path] = stage(path, data)
         if check is not None:
             check(staged)
     except BaseException:

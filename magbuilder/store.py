@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from .content import FrontMatter, Review
 from .errors import Finding, InputError
+from .files import write_atomic
 from .validation import validate
 from .yamlpos import load_yaml
 
@@ -110,10 +114,6 @@ def read_review(
 
 
 # ---- Writing review files (used by ingest) ------------------------------------------------------
-# Imported here rather than at the top so this section stays an append to the readers above.
-import datetime as dt  # noqa: E402
-from collections.abc import Mapping  # noqa: E402
-from typing import Any  # noqa: E402
 
 FRONT_MATTER_ORDER = (
     "title", "kicker", "standfirst", "author", "author_bio", "published", "lang", "tags", "films",
@@ -193,8 +193,5 @@ def format_review(front: Mapping[str, Any], body: str) -> str:
 def write_review(path: Path, front: Mapping[str, Any], body: str) -> str:
     """Write a review file through a temporary file renamed into place; returns its text."""
     text = format_review(front, body)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8", newline="\n")
-    tmp.replace(path)
+    write_atomic(path, text)
     return text

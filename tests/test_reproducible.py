@@ -116,7 +116,7 @@ def test_a_failed_build_leaves_the_previous_outputs_intact(project, tmp_path, mo
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
 
     # 2. Writing fails after the first outputs were already written to temporary files.
-    real_stage = build_module._stage
+    real_stage = build_module.stage
     staged: list[Path] = []
 
     def failing_stage(path: Path, data: bytes) -> Path:
@@ -125,7 +125,7 @@ def test_a_failed_build_leaves_the_previous_outputs_intact(project, tmp_path, mo
         staged.append(real_stage(path, data))
         return staged[-1]
 
-    monkeypatch.setattr(build_module, "_stage", failing_stage)
+    monkeypatch.setattr(build_module, "stage", failing_stage)
     with pytest.raises(OSError, match="No space left"):
         build_issue(manifest, tmp_path, BuildOptions(force=True))
     assert len(staged) == 2 and not any(p.exists() for p in staged)

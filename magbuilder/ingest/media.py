@@ -9,10 +9,9 @@ the same image gets the same name on every ingest and is downloaded only once.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 
+from ..files import write_atomic
 from .clean import is_web, local_file
 from .config import ImageSettings
 from .fetch import Fetcher, FetchError
@@ -37,20 +36,6 @@ def sniff(data: bytes) -> str | None:
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp"
     return None
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write through a temporary file renamed into place: never a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the image from a web server or a team
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class MediaStore:

@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..files import write_atomic
+
 STATE_NAME = ".ingest-state.json"
 
 
@@ -57,10 +59,7 @@ class IngestState:
         text = self.dumps()
         if text == self._saved:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(self.path)
+        write_atomic(self.path, text)
         self._saved = text
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import InputError
+from ..files import write_atomic
 from ..store import split_front_matter
 from .state import IngestState, digest
 
@@ -123,10 +124,7 @@ class ReviewWriter:
         )
 
     def _write(self, path: Path, text: str) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(text, encoding="utf-8", newline="\n")
-        tmp.replace(path)
+        write_atomic(path, text)
 
 
 def _front_matter(path: Path) -> dict:

@@ -23,6 +23,7 @@ import weasyprint
 from .. import __version__
 from ..content import Issue
 from ..errors import Finding, MagbuilderError, RenderError
+from ..files import write_atomic
 from ..store import BODY_IMAGE
 from .assemble import ChunkPdf, assemble
 from .env import Layout, make_env, render_template
@@ -88,8 +89,6 @@ class ChunkCache:
         return path.read_bytes() if path.is_file() else None
 
     def put(self, key: str, data: bytes) -> None:
-        from ..build import write_atomic  # late import: build imports this module
-
         write_atomic(self.folder / f"{key}.pdf", data)
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from PIL import Image
 
 from ..content import Issue, Review
 from ..errors import Finding, RenderError
+from ..files import write_atomic
 from .env import Layout, make_env, render_template
 from .images import reason, strict_decoding
 from .links import merge, merge_field, tracked, unsubscribe_link
@@ -149,10 +149,7 @@ def email_image(source: bytes, cache: Path | None = None) -> bytes:
     if path.is_file():
         return path.read_bytes()
     data = resize_for_email(source)
-    cache.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    write_atomic(path, data)
     return data
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import uuid
 import zlib
 from collections import defaultdict
@@ -22,6 +21,7 @@ import pikepdf
 from pikepdf import Array, Dictionary, Name
 from PIL import Image
 
+from ..files import write_atomic
 from .placement import Box, Placement, image_placements, page_box, page_resources
 
 log = logging.getLogger(__name__)
@@ -153,10 +153,7 @@ def _resample_cached(
         return True
     if not _resample(image, size, quality, sub):
         return False
-    cache.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_bytes(image.read_raw_bytes())
-    os.replace(tmp, path)
+    write_atomic(path, image.read_raw_bytes())
     return True
 
 
