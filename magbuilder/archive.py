@@ -20,7 +20,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pikepdf
-import yaml
 from PIL import Image, ImageOps
 
 from .build import build_issue
@@ -199,37 +198,10 @@ def _stage_issue(issue: Issue, build_dir: Path, dest: Path) -> ArchivedIssue:
     )
 
 
-def _strings(layout: Layout) -> dict[str, dict[str, str]]:
-    """The archive's labels (``archive/strings.yaml``), the layout's own over the default's."""
-    merged: dict[str, dict[str, str]] = {}
-    for folder in reversed(layout.chain):
-        path = folder / TEMPLATES / "strings.yaml"
-        if path.is_file():
-            for lang, table in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).items():
-                merged.setdefault(str(lang), {}).update(table or {})
-    return merged
-
-
 def _env(layout: Layout):  # noqa: ANN202 - a jinja2 Environment
-    # An overlay with its own globals and filters: the layout's environment is shared.
+    """The layout's environment with the archive's filters (an overlay: the original is shared)."""
     env = make_env(layout).overlay()
-    env.globals = dict(env.globals)
-    env.filters = dict(env.filters)
-    base_t = env.globals["t"]
-    own = _strings(layout)
-
-    def t(key: str, lang: str = "en") -> str:
-        """A label from strings.yaml, else from archive/strings.yaml, else the key."""
-        found = base_t(key, lang)
-        if found != key:
-            return found
-        for table in (own.get(lang), own.get(lang.split("-")[0]), own.get("en")):
-            if table and key in table:
-                return table[key]
-        return key
-
-    env.globals["t"] = t
-    env.filters["filesize"] = human_size
+    env.filters = {**env.filters, "filesize": human_size}
     return env
 
 

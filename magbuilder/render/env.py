@@ -66,9 +66,7 @@ class Layout:
 
         Cached while the files are unchanged (the preview server edits them live).
         """
-        files = [folder / "strings.yaml" for folder in self.chain]
-        stamps = tuple(p.stat().st_mtime_ns if p.is_file() else 0 for p in files)
-        return _strings(tuple(self.chain), stamps)
+        return _strings(tuple(self.chain), _strings_key(self))
 
 
 @lru_cache(maxsize=8)
