@@ -10,7 +10,8 @@
   ``http(s)``/``mailto`` or site-relative ``/…``, and well formed; remote images and raw HTML
   the sanitiser will drop;
 * every font the layout's print stylesheet declares in ``@font-face``: found in the layout chain
-  and embeddable (OS/2 ``fsType``);
+  and embeddable (OS/2 ``fsType``); every character of the manifest and the reviews drawable
+  by a font of the layout (builds see no other font, see ``render/fonts.py``);
 * the templates render, and the newsletter stays under Gmail's clipping size.
 """
 
@@ -131,6 +132,7 @@ class _Checker:
         self._manifest_links()
         if layout is not None:
             self._fonts(layout)
+            self._glyphs(layout, reviews)
             if self.issue is not None:
                 self._templates(self.issue, layout)
 
@@ -376,6 +378,7 @@ class _Checker:
             )
             return
         fetcher = SandboxFetcher(self.content_dir, layout)
+        declared: set[Path] = set()
         seen: set[Path] = set()
         queue = [css.resolve()]
         while queue:
@@ -405,9 +408,30 @@ class _Checker:
                         )
                     self.add(where, line, message)
                     continue
+                declared.add(resolved.resolve())
                 if problem := font_problem(resolved):
                     level, text = problem
                     self.add(where, line, f"font '{family}' ({resolved.name}): {text}", level)
+        # Every file in the layout's font folders is used too (fallbacks): the same checks.
+        try:
+            files = layout.fonts.files
+        except MagbuilderError as exc:
+            self.findings.extend(exc.findings or [Finding(self.where, None, str(exc))])
+            return
+        for path in files:
+            if path.resolve() not in declared and (problem := font_problem(path)):
+                level, text = problem
+                self.add(shown(path, self.root), None, f"font file {path.name}: {text}", level)
+
+    def _glyphs(self, layout, reviews: list[Review]) -> None:  # noqa: ANN001 - render.env.Layout
+        """Text no font of the layout can draw: the manifest and the reviews, line by line."""
+        from .render.fonts import undrawable_text
+
+        files = [self.path, *(review.path for review in reviews)]
+        try:
+            self.findings += undrawable_text(layout, files, self.root)
+        except MagbuilderError as exc:
+            self.findings.extend(exc.findings or [Finding(self.where, None, str(exc))])
 
     # ---- templates and the newsletter ---------------------------------------------------------
     def _templates(self, issue: Issue, layout) -> None:  # noqa: ANN001 - render.env.Layout

@@ -1,8 +1,8 @@
 """The Jinja2 environment of a layout: search path with fallback to ``default``, filters, strings.
 
-A layout is a folder under ``layouts/``. Another layout holds only the files it overrides; every
-other template, stylesheet, font or string falls back to ``layouts/default/``. Templates can also
-extend a default template explicitly as ``default/<path>``.
+Templates are found along the layout's chain (``render/layout.py``): the layout's own folder,
+then ``layouts/default/``. Templates can also extend a default template explicitly as
+``default/<path>``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import yaml
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 from babel.lists import format_list
@@ -23,85 +22,11 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 from ..content import text_dir
-from ..errors import Finding, InputError, RenderError
+from ..errors import Finding, RenderError
 from ..markdown import excerpt, plain_text, render_markdown
+from .layout import DEFAULT, Layout, strings_key
 
-DEFAULT = "default"
-
-
-class Layout:
-    """A named layout and its fallback chain: ``layouts/<name>/`` then ``layouts/default/``."""
-
-    def __init__(self, layouts_dir: Path, name: str = DEFAULT) -> None:
-        self.name = name
-        self.layouts_dir = layouts_dir
-        self.chain = [layouts_dir / name]
-        if name != DEFAULT:
-            self.chain.append(layouts_dir / DEFAULT)
-        missing = [p for p in self.chain if not p.is_dir()]
-        if missing:
-            raise InputError(
-                "missing layout",
-                [Finding(missing[0], None, f"layout folder not found: create {missing[0]}/")],
-            )
-
-    def find(self, relative: str) -> Path | None:
-        """The first file named ``relative`` along the chain, or None."""
-        for folder in self.chain:
-            candidate = folder / relative
-            if candidate.is_file():
-                return candidate
-        return None
-
-    def url(self, relative: str) -> str:
-        """A file:// URL for a layout file, resolved through the chain."""
-        found = self.find(relative)
-        if found is None:
-            raise RenderError(f"layout file '{relative}' not found in {self.chain[0]} or default")
-        return found.resolve().as_uri()
-
-    @property
-    def strings(self) -> dict[str, dict[str, str]]:
-        """Translated labels (``strings.yaml``), the layout's own over the default's.
-
-        Cached while the files are unchanged (the preview server edits them live).
-        """
-        return _strings(tuple(self.chain), _strings_key(self))
-
-
-@lru_cache(maxsize=8)
-def _strings(chain: tuple[Path, ...], stamps: tuple[int, ...]) -> dict[str, dict[str, str]]:
-    merged: dict[str, dict[str, str]] = {}
-    for folder in reversed(chain):
-        path = folder / "strings.yaml"
-        if path.is_file():
-            for lang, table in _read_strings(path).items():
-                merged.setdefault(str(lang), {}).update(table or {})
-    return merged
-
-
-def _read_strings(path: Path) -> dict:
-    """One strings.yaml (``lang: {key: label}``); a broken file is a RenderError with its line."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except UnicodeDecodeError as exc:
-        raise RenderError(
-            "strings not UTF-8",
-            [Finding(path, None, f"not UTF-8 (byte {exc.start}): save as UTF-8")],
-        ) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or exc
-        raise RenderError(
-            "strings YAML error",
-            [Finding(path, mark.line + 1 if mark else None, f"YAML syntax error: {problem}")],
-        ) from None
-    if not isinstance(data, dict) or not all(isinstance(t, dict | None) for t in data.values()):
-        raise RenderError(
-            "strings not a mapping",
-            [Finding(path, 1, "expected labels per language, e.g. 'en: {contents: Contents}'")],
-        )
-    return data
+__all__ = ["DEFAULT", "Layout", "make_env", "render_template", "wrap"]
 
 
 def _locale(lang: str) -> Locale:
@@ -142,12 +67,7 @@ def make_env(layout: Layout) -> jinja2.Environment:
     One environment per layout (and version of its strings) is kept, so templates are compiled
     once per process; Jinja recompiles a template whose file changed.
     """
-    return _env(tuple(layout.chain), layout.name, layout.layouts_dir, _strings_key(layout))
-
-
-def _strings_key(layout: Layout) -> tuple[int, ...]:
-    files = [folder / "strings.yaml" for folder in layout.chain]
-    return tuple(p.stat().st_mtime_ns if p.is_file() else 0 for p in files)
+    return _env(tuple(layout.chain), layout.name, layout.layouts_dir, strings_key(layout))
 
 
 @lru_cache(maxsize=16)

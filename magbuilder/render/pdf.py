@@ -14,12 +14,12 @@ from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
 from weasyprint import CSS, HTML
-from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from ..content import Issue, Review
 from ..errors import Finding, RenderError
 from .env import Layout, make_env, render_template
+from .fonts import font_configuration
 from .images import RASTER_SUFFIXES, UnreadableImage, decoded_size, header_size
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ class SandboxFetcher(URLFetcher):
 
     def resolve(self, url: str) -> Path | None:
         """The allowed local file behind ``url``, or None."""
-        parts = urlsplit(url)
+        parts = urlsplit(normalise(url))
         if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
             return None
         path = Path(unquote(parts.path)).resolve()
@@ -83,13 +83,14 @@ class SandboxFetcher(URLFetcher):
 
     def within(self, url: str) -> bool:
         """Whether ``url`` names a local path inside content/ or the layout chain."""
-        parts = urlsplit(url)
+        parts = urlsplit(normalise(url))
         if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
             return False
         path = Path(unquote(parts.path)).resolve()
         return any(path.is_relative_to(root) for root in self.roots)
 
     def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:
+        url = normalise(url)
         path = self.resolve(url)
         if path is None:
             if self.within(url):
@@ -105,6 +106,21 @@ class SandboxFetcher(URLFetcher):
                 raise ValueError(f"cannot decode {url}: {exc}") from None
         mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         return URLFetcherResponse(path.as_uri(), path.read_bytes(), {"Content-Type": mime})
+
+
+def normalise(url: str) -> str:
+    """``file:`` URLs always with an absolute path.
+
+    Python 3.13's ``urljoin`` writes a reference that climbs above the root (``../../etc/x``
+    against ``file:///project/content/``) as ``file:etc/x``; RFC 3986 resolves it to
+    ``file:///etc/x``, and a relative path must never be read against the working folder.
+    """
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "file" or parts.path.startswith("/"):
+        return url
+    query = f"?{parts.query}" if parts.query else ""
+    fragment = f"#{parts.fragment}" if parts.fragment else ""
+    return f"file://{parts.netloc}/{parts.path}{query}{fragment}"
 
 
 def image_pixels(content_dir: Path, src: str) -> tuple[int, int]:
@@ -149,14 +165,41 @@ def chunk_css(issue: Issue) -> str:
     return "".join(f"@page :{kind} {{ {sides} {boxes} }}\n" for kind in ("left", "right"))
 
 
+class _AlreadyReported(logging.Filter):
+    """Drops WeasyPrint's own lines about files the fetcher refused or could not read: the build
+    reports each of those once, at the file and line that refer to it."""
+
+    FILE_MESSAGES = ("Failed to load image at", "Failed to load stylesheet at")
+
+    def __init__(self, fetcher: SandboxFetcher) -> None:
+        super().__init__()
+        self.fetcher = fetcher
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        failed = {*self.fetcher.refused, *self.fetcher.missing, *self.fetcher.broken}
+        message = str(record.msg)
+        if message.startswith(self.FILE_MESSAGES) and record.args:
+            args = record.args if isinstance(record.args, tuple) else (record.args,)
+            return normalise(str(args[0])) not in failed
+        if message.startswith("Font-face") and "cannot be loaded" in message:
+            return not (self.fetcher.refused or self.fetcher.missing)
+        return True
+
+
 def render_html(issue: Issue, layout: Layout, html: str, extra_css: str = ""):  # noqa: ANN201
-    """Lay out ``html`` in the sandbox and return WeasyPrint's Document."""
+    """Lay out ``html`` in the sandbox, with the layout's fonts only; WeasyPrint's Document."""
     fetcher = SandboxFetcher(issue.content_dir, layout)
-    fonts = FontConfiguration()
+    fonts = font_configuration(layout.fonts)
     stylesheets = [CSS(string=extra_css, font_config=fonts)] if extra_css else []
-    document = HTML(
-        string=html, base_url=issue.content_dir.resolve().as_uri() + "/", url_fetcher=fetcher
-    ).render(font_config=fonts, stylesheets=stylesheets)
+    quiet = _AlreadyReported(fetcher)
+    weasyprint_log = logging.getLogger("weasyprint")
+    weasyprint_log.addFilter(quiet)
+    try:
+        document = HTML(
+            string=html, base_url=issue.content_dir.resolve().as_uri() + "/", url_fetcher=fetcher
+        ).render(font_config=fonts, stylesheets=stylesheets)
+    finally:
+        weasyprint_log.removeFilter(quiet)
     findings = _fetch_findings(issue, layout, html, fetcher)
     if findings:
         raise RenderError("the magazine uses files it may not or cannot read", findings)
@@ -202,7 +245,7 @@ def _referrer(
         for number, line in enumerate(lines, start=1):
             for match in _REFERENCE.finditer(line):
                 ref = next((g for g in match.groups() if g), "")
-                if ref and urljoin(against, ref.strip()) == url:
+                if ref and normalise(urljoin(against, ref.strip())) == url:
                     return _shown(path, issue.root), number, review
     return "magazine", None, None
 

@@ -1,0 +1,132 @@
+"""A layout: a folder under ``layouts/`` with fallback to ``default``, its settings and strings.
+
+Another layout holds only the files it overrides; every other template, stylesheet, font or
+string falls back to ``layouts/default/``. ``layout.yaml`` declares what the build may assume
+about the layout (its fonts, see ``render/fonts.py``); ``strings.yaml`` its labels per language.
+Light to import: the build asks a layout for its fonts before deciding there is work to do.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import Finding, InputError, RenderError
+from ..yamlpos import Positions, load_yaml
+from .fonts import FontSet, font_set
+
+DEFAULT = "default"
+LAYOUT_FILE = "layout.yaml"
+
+
+class Layout:
+    """A named layout and its fallback chain: ``layouts/<name>/`` then ``layouts/default/``."""
+
+    def __init__(self, layouts_dir: Path, name: str = DEFAULT) -> None:
+        self.name = name
+        self.layouts_dir = layouts_dir
+        self.chain = [layouts_dir / name]
+        if name != DEFAULT:
+            self.chain.append(layouts_dir / DEFAULT)
+        missing = [p for p in self.chain if not p.is_dir()]
+        if missing:
+            raise InputError(
+                "missing layout",
+                [Finding(missing[0], None, f"layout folder not found: create {missing[0]}/")],
+            )
+
+    def find(self, relative: str) -> Path | None:
+        """The first file named ``relative`` along the chain, or None."""
+        for folder in self.chain:
+            candidate = folder / relative
+            if candidate.is_file():
+                return candidate
+        return None
+
+    def url(self, relative: str) -> str:
+        """A file:// URL for a layout file, resolved through the chain."""
+        found = self.find(relative)
+        if found is None:
+            raise RenderError(f"layout file '{relative}' not found in {self.chain[0]} or default")
+        return found.resolve().as_uri()
+
+    def settings_of(self, folder: Path, key: str) -> tuple[Any, tuple[Path, int | None]]:
+        """The value of ``key`` in ``folder/layout.yaml`` (None if absent), and where it is."""
+        path = folder / LAYOUT_FILE
+        if not path.is_file():
+            return None, (path, None)
+        data, positions = _layout_file(path, path.stat().st_mtime_ns)
+        if not isinstance(data, dict):
+            raise RenderError(
+                "bad layout.yaml", [Finding(path, 1, "expected settings such as 'fonts:'")]
+            )
+        return data.get(key), (path, positions.line((key,)) if key in data else None)
+
+    @property
+    def fonts(self) -> FontSet:
+        """The fonts this layout may use (``layout.yaml``'s ``fonts:``, see render/fonts.py)."""
+        return font_set(self)
+
+    @property
+    def strings(self) -> dict[str, dict[str, str]]:
+        """Translated labels (``strings.yaml``), the layout's own over the default's.
+
+        Cached while the files are unchanged (the preview server edits them live).
+        """
+        return _strings(tuple(self.chain), strings_key(self))
+
+
+@lru_cache(maxsize=16)
+def _layout_file(path: Path, mtime_ns: int) -> tuple[Any, Positions]:
+    try:
+        return load_yaml(path.read_text(encoding="utf-8"), path)
+    except UnicodeDecodeError as exc:
+        raise RenderError(
+            "layout.yaml not UTF-8",
+            [Finding(path, None, f"not UTF-8 (byte {exc.start}): save as UTF-8")],
+        ) from None
+    except InputError as exc:
+        raise RenderError("layout.yaml error", exc.findings) from None
+
+
+@lru_cache(maxsize=8)
+def _strings(chain: tuple[Path, ...], stamps: tuple[int, ...]) -> dict[str, dict[str, str]]:
+    merged: dict[str, dict[str, str]] = {}
+    for folder in reversed(chain):
+        path = folder / "strings.yaml"
+        if path.is_file():
+            for lang, table in _read_strings(path).items():
+                merged.setdefault(str(lang), {}).update(table or {})
+    return merged
+
+
+def _read_strings(path: Path) -> dict:
+    """One strings.yaml (``lang: {key: label}``); a broken file is a RenderError with its line."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as exc:
+        raise RenderError(
+            "strings not UTF-8",
+            [Finding(path, None, f"not UTF-8 (byte {exc.start}): save as UTF-8")],
+        ) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or exc
+        raise RenderError(
+            "strings YAML error",
+            [Finding(path, mark.line + 1 if mark else None, f"YAML syntax error: {problem}")],
+        ) from None
+    if not isinstance(data, dict) or not all(isinstance(t, dict | None) for t in data.values()):
+        raise RenderError(
+            "strings not a mapping",
+            [Finding(path, 1, "expected labels per language, e.g. 'en: {contents: Contents}'")],
+        )
+    return data
+
+
+def strings_key(layout: Layout) -> tuple[int, ...]:
+    files = [folder / "strings.yaml" for folder in layout.chain]
+    return tuple(p.stat().st_mtime_ns if p.is_file() else 0 for p in files)
