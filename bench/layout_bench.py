@@ -108,7 +108,9 @@ shutil.rmtree('stage-cache', ignore_errors=True)
 t = time.perf_counter(); pdf, stats = render_chunked(issue, layout, Path('stage-cache'))
 marks['layout+assemble'] = time.perf_counter() - t
 from magbuilder.build import BuildOptions, _finish
-t = time.perf_counter(); _finish(issue, layout, pdf, BuildOptions(), Path('stage-cache/img'))
+from magbuilder.render.stack import text_stack
+stack = text_stack(layout)
+t = time.perf_counter(); _finish(issue, layout, pdf, BuildOptions(), Path('stage-cache/img'), stack)
 marks['finish print+screen'] = time.perf_counter() - t
 from magbuilder.render.email import render_newsletter
 t = time.perf_counter(); render_newsletter(issue, layout)

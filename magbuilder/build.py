@@ -1,16 +1,16 @@
 """Build an issue: load and validate it, render every output, write them all or none.
 
 Outputs in ``<out>/<id>/``: ``magazine.pdf`` (printer's file, PDF/X-4), ``magazine-screen.pdf``
-(reader's file), ``newsletter.html``, ``newsletter.txt``, ``newsletter.eml`` and ``images/``.
-Everything is rendered in memory, written to temporary files beside the outputs, checked by
-preflight, and only then renamed into place: a failed build leaves the previous outputs intact.
+(reader's file), ``newsletter.html``, ``newsletter.txt``, ``newsletter.eml``, ``images/`` and the
+build stamp. Everything is rendered in memory, written to a new folder beside the outputs,
+checked by preflight, and only then exchanged with the old folder in one step: a failed or
+interrupted build leaves the previous outputs intact, and nobody ever sees a mix of the two.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import logging
 import os
 from dataclasses import dataclass, field
@@ -19,13 +19,13 @@ from pathlib import Path
 from . import __version__
 from .content import Issue
 from .errors import RenderError
-from .files import stage, write_atomic
+from .files import replace_folder
 from .manifest import CONFIG_NAME, load_issue
+from .stamp import STAMP, Stamp, drift
 from .store import BODY_IMAGE
 
 log = logging.getLogger(__name__)
 
-STAMP = ".build-stamp.json"
 CMYK_PROFILE = "assets/icc/FOGRA39L-coated.icc"
 SRGB_PROFILE = "assets/icc/sRGB.icc"
 
@@ -53,25 +53,7 @@ class BuildResult:
     laid_out: list[str] = field(default_factory=list)
     cached: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-
-
-def write_all(outputs: dict[Path, bytes], check=None) -> None:  # noqa: ANN001
-    """Stage every output, run ``check(staged)`` on the staged files, then rename them all.
-
-    If staging or the check fails, the staged files are removed and nothing is replaced.
-    """
-    staged: dict[Path, Path] = {}
-    try:
-        for path, data in outputs.items():
-            staged[path] = stage(path, data)
-        if check is not None:
-            check(staged)
-    except BaseException:
-        for tmp in staged.values():
-            tmp.unlink(missing_ok=True)
-        raise
-    for path, tmp in staged.items():
-        os.replace(tmp, path)
+    drift: list[str] = field(default_factory=list)  # what moved since a build on another stack
 
 
 def inputs_digest(issue: Issue, options: BuildOptions) -> str:
@@ -93,8 +75,12 @@ def inputs_digest(issue: Issue, options: BuildOptions) -> str:
                 for p in folder.rglob("*")
                 if p.is_file() and "archive" not in p.relative_to(folder).parts[:1]
             )
-    for path in files:
-        h.update(str(path).encode())
+    root = issue.root.resolve()
+    for path in files:  # named relative to the project: however the manifest was spelled
+        resolved = path.resolve()
+        h.update(
+            str(resolved.relative_to(root) if resolved.is_relative_to(root) else path).encode()
+        )
         h.update(path.read_bytes() if path.is_file() else b"<missing>")
     settings = (__version__, options.single_pass, options.keep_html, options.marks)
     h.update(repr(settings).encode())
@@ -110,18 +96,6 @@ def metadata_date(issue: Issue) -> dt.datetime:
     return dt.datetime.combine(issue.manifest.date, dt.time(0, 0), tzinfo=dt.UTC)
 
 
-def _up_to_date(out_dir: Path, digest: str) -> dict[str, Path] | None:
-    stamp = out_dir / STAMP
-    try:
-        recorded = json.loads(stamp.read_text("utf-8"))
-    except (OSError, ValueError):
-        return None
-    files = {name: out_dir / name for name in recorded.get("files", [])}
-    if recorded.get("digest") != digest or not all(p.is_file() for p in files.values()):
-        return None
-    return files
-
-
 def build_issue(
     manifest_path: Path | str, out: Path | str = "build", options: BuildOptions | None = None
 ) -> BuildResult:
@@ -130,17 +104,21 @@ def build_issue(
     Nothing is written unless every output rendered and the print file passed preflight.
     When no input changed since the last build, nothing is done at all.
     """
+    from .render.layout import Layout  # light: the build asks for fonts before deciding
+    from .render.stack import text_stack
+
     options = options or BuildOptions()
     issue = load_issue(manifest_path)
     out_dir = Path(out) / issue.id
-    digest = inputs_digest(issue, options)
-    if not options.force and (files := _up_to_date(out_dir, digest)):
-        return BuildResult(issue=issue, out_dir=out_dir, files=files, up_to_date=True)
-
-    # Heavy imports only when there is something to lay out.
-    from .render.env import Layout
-
     layout = Layout(issue.layouts_dir, issue.manifest.layout)
+    stack = text_stack(layout)
+    digest = inputs_digest(issue, options)
+    previous = Stamp.read(out_dir)
+    if not options.force and previous and previous.current(out_dir, digest, stack):
+        files = {name: out_dir / name for name in previous.files}
+        return BuildResult(issue=issue, out_dir=out_dir, files=files, up_to_date=True)
+    warnings = _undrawable(issue, layout)
+
     cache = Path(out) / ".cache"
 
     from concurrent.futures import ProcessPoolExecutor
@@ -154,8 +132,8 @@ def build_issue(
     parallel = (options.jobs or os.cpu_count() or 1) > 1
     with ProcessPoolExecutor(1) if parallel else SerialExecutor() as side:
         email = side.submit(render_newsletter, issue, layout, image_cache=cache / "email-images")
-        base, laid_out, cached = _render_magazine(issue, layout, cache, options)
-        print_pdf, screen_pdf = _finish(issue, layout, base, options, cache / "images")
+        base, laid_out, cached = _render_magazine(issue, layout, cache, options, stack)
+        print_pdf, screen_pdf = _finish(issue, layout, base, options, cache / "images", stack)
         newsletter = email.result()
     html, text = newsletter.personalised()
     outputs = {
@@ -168,24 +146,50 @@ def build_issue(
     }
     if options.keep_html:
         outputs["magazine.html"] = _standalone_html(issue, layout).encode("utf-8")
-    warnings: list[str] = []
+    starts, pages = _openings(base, issue)
+    stamp = Stamp(
+        digest=digest,
+        stack=stack,
+        files=sorted(outputs),
+        pages=pages,
+        starts=starts,
+        titles={review.slug: review.title for review in issue.reviews},
+    )
 
-    def check(staged: dict[Path, Path]) -> None:
+    def check(staged: Path) -> None:
         if options.preflight:
-            warnings.extend(_preflight(issue, staged[out_dir / "magazine.pdf"]))
+            warnings.extend(_preflight(issue, staged / "magazine.pdf"))
 
-    write_all({out_dir / name: data for name, data in outputs.items()}, check)
-    files = {name: out_dir / name for name in outputs}
-    stamp = {"digest": digest, "files": sorted(outputs)}
-    write_atomic(out_dir / STAMP, json.dumps(stamp, indent=1).encode())
+    ours = set(previous.files) if previous else set()
+    replace_folder(out_dir, {**outputs, STAMP: stamp.to_bytes()}, ours=ours, check=check)
     return BuildResult(
         issue=issue,
         out_dir=out_dir,
-        files=files,
+        files={name: out_dir / name for name in outputs},
         laid_out=laid_out,
         cached=cached,
         warnings=warnings,
+        drift=drift(issue.id, previous, stamp),
     )
+
+
+def _undrawable(issue: Issue, layout) -> list[str]:  # noqa: ANN001 - render.env.Layout
+    """Warnings for text no font of the layout can draw (``magbuilder check`` says it first)."""
+    from .render.fonts import undrawable_text
+
+    files = [issue.manifest_path, *(review.path for review in issue.reviews)]
+    findings = undrawable_text(layout, files, issue.root)
+    for finding in findings:
+        log.warning("%s", finding.__class__(finding.path, finding.line, finding.message, "warning"))
+    return [str(f) for f in findings]
+
+
+def _openings(pdf: bytes, issue: Issue) -> tuple[dict[str, int], int]:
+    """Where each review opens in the laid-out magazine, and its page count."""
+    from .render.assemble import review_pages
+
+    pages, total = review_pages(pdf)
+    return {r.slug: pages[r.slug] for r in issue.reviews if r.slug in pages}, total
 
 
 def _render_magazine(
@@ -193,6 +197,7 @@ def _render_magazine(
     layout,  # noqa: ANN001
     cache: Path,
     options: BuildOptions,
+    stack,  # noqa: ANN001 - render.stack.TextStack
 ) -> tuple[bytes, list[str], list[str]]:
     """The tagged base PDF, laid out in chunks (default) or in a single pass."""
     if options.single_pass:
@@ -202,7 +207,7 @@ def _render_magazine(
     from .render.chunks import render_chunked
 
     pdf, stats = render_chunked(
-        issue, layout, cache / "chunks", jobs=options.jobs, force=options.force
+        issue, layout, cache / "chunks", jobs=options.jobs, force=options.force, stack=stack
     )
     return pdf, stats.laid_out, stats.cached
 
@@ -213,6 +218,7 @@ def _finish(
     base: bytes,
     options: BuildOptions,
     image_cache: Path,
+    stack,  # noqa: ANN001 - render.stack.TextStack
 ) -> tuple[bytes, bytes]:
     """The printer's PDF/X-4 file and the reader's screen file, from one laid-out document.
 
@@ -232,7 +238,11 @@ def _finish(
     parallel = (options.jobs or os.cpu_count() or 1) > 1
     with ProcessPoolExecutor(1) if parallel else SerialExecutor() as pool:
         screen = pool.submit(
-            finish_screen, base, cache=image_cache, metadata_date=metadata_date(issue)
+            finish_screen,
+            base,
+            cache=image_cache,
+            metadata_date=metadata_date(issue),
+            text_stack=stack,
         )
         # Sheets have two sides (saddle-stitched: four pages): blank pages close the print file.
         printed = finish_print(
@@ -243,6 +253,7 @@ def _finish(
             marks=spec.marks if options.marks is None else options.marks,
             metadata_date=metadata_date(issue),
             cache=image_cache,
+            text_stack=stack,
         )
         return printed, screen.result()
 

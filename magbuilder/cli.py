@@ -104,6 +104,8 @@ def build(
         if result.up_to_date:
             click.echo(f"{result.out_dir}: up to date, nothing to lay out")
             continue
+        for line in result.drift:
+            click.echo(line, err=True)
         for path in result.files.values():
             if path.parent == result.out_dir:
                 click.echo(f"wrote {path} ({path.stat().st_size / 1024:,.0f} KB)")

@@ -70,6 +70,20 @@ def _dests(pdf: Pdf) -> dict[str, Array]:
     return dict(NameTree(names.Dests).items())
 
 
+def review_pages(pdf: bytes) -> tuple[dict[str, int], int]:
+    """Each review's first page (from its ``review-<slug>`` destination), and the page count."""
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        numbers = {page.objgen: n for n, page in enumerate(doc.pages, start=1)}
+        starts = {}
+        for name, dest in _dests(doc).items():
+            target = dest.get("/D", dest) if isinstance(dest, Dictionary) else dest
+            if str(name).startswith("review-") and isinstance(target, Array) and len(target):
+                page = numbers.get(target[0].objgen)
+                if page is not None:
+                    starts[str(name).removeprefix("review-")] = page
+        return starts, len(doc.pages)
+
+
 def _merge_structure(out: Pdf, chunk: Pdf, parent_offset: int) -> int:
     """Append a chunk's structure elements under the output's Document element.
 

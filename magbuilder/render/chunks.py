@@ -18,8 +18,6 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import weasyprint
-
 from .. import __version__
 from ..content import Issue
 from ..errors import Finding, MagbuilderError, RenderError
@@ -28,6 +26,7 @@ from ..store import BODY_IMAGE
 from .assemble import ChunkPdf, assemble
 from .env import Layout, make_env, render_template
 from .pdf import Part, chunk_css, magazine_html, render_html, render_part, review_label
+from .stack import TextStack, text_stack
 
 log = logging.getLogger(__name__)
 
@@ -146,11 +145,17 @@ def render_chunked(
     jobs: int | None = None,
     force: bool = False,
     progress: Callable[[str], None] | None = None,
+    stack: TextStack | None = None,
 ) -> tuple[bytes, ChunkStats]:
-    """Lay out the magazine in chunks (in parallel, from cache where possible) and assemble it."""
+    """Lay out the magazine in chunks (in parallel, from cache where possible) and assemble it.
+
+    Chunks are cached by their inputs and the text stack (``stack``, else this process's):
+    a chunk laid out by another Pango or HarfBuzz is never reused.
+    """
     cache = ChunkCache(cache_dir)
     stats = ChunkStats()
-    base = _digest(__version__, weasyprint.__version__, _layout_digest(layout))
+    stack = stack or text_stack(layout)
+    base = _digest(__version__, stack.id, _layout_digest(layout))
     reviews = issue.reviews
 
     def key_for(part: Part) -> str:

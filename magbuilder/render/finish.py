@@ -23,6 +23,7 @@ from PIL import Image
 
 from ..files import write_atomic
 from .placement import Box, Placement, image_placements, page_box, page_resources
+from .stack import TextStack
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ MARK_LENGTH_MM = 5.0
 MARK_WIDTH_PT = 0.25
 REGISTRATION = Name("/MagbuilderRegistration")
 PDFX_VERSION = "PDF/X-4"
+XMP_NAMESPACE = "urn:magbuilder:xmp:1.0#"  # magbuilder:TextStack, TextStackID, Fonts
 LOSSLESS_FILTERS = {Name.FlateDecode, Name.LZWDecode}
 DEVICE_COMPONENTS = {"/DeviceGray": 1, "/DeviceRGB": 3, "/DeviceCMYK": 4}
 
@@ -52,6 +54,7 @@ def finish_print(
     jpeg_quality: int = 92,
     metadata_date: datetime,
     cache: Path | None = None,
+    text_stack: TextStack | None = None,
 ) -> bytes:
     """The printer's file: PDF/X-4 with a CMYK output intent, images at ``target_ppi``.
 
@@ -59,8 +62,9 @@ def finish_print(
     content on the printed sheet; the tags would point at removed links); the outline and named
     destinations stay. DeviceRGB is declared sRGB through ``/DefaultRGB``. ``marks`` grows the
     MediaBox by a slug and draws crop marks there, outside the bleed (WeasyPrint's own
-    ``marks: crop`` fall inside a 3 mm bleed). ``metadata_date`` becomes every date in the file.
-    Raises ValueError if ``icc_profile`` is not a CMYK profile or ``srgb_profile`` not RGB.
+    ``marks: crop`` fall inside a 3 mm bleed). ``metadata_date`` becomes every date in the file;
+    ``text_stack`` is recorded in the XMP metadata. Raises ValueError if ``icc_profile`` is not
+    a CMYK profile or ``srgb_profile`` not RGB.
     """
     cmyk = _read_profile(icc_profile, b"CMYK")
     srgb = _read_profile(srgb_profile, b"RGB ")
@@ -73,7 +77,8 @@ def finish_print(
         _strip_interactive(doc)
         _declare_default_rgb(doc, srgb)
         _set_output_intent(doc, cmyk, output_condition, _profile_description(icc_profile))
-        _set_pdfx_metadata(doc, metadata_date, hashlib.sha256(pdf).digest())
+        digest = hashlib.sha256(pdf).digest()
+        _set_metadata(doc, metadata_date, digest, text_stack, pdfx=True)
         if marks:
             _add_crop_marks(doc)
         return _save(doc, pikepdf.ObjectStreamMode.preserve, min_version="1.6")
@@ -86,16 +91,18 @@ def finish_screen(
     jpeg_quality: int = 82,
     cache: Path | None = None,
     metadata_date: datetime | None = None,
+    text_stack: TextStack | None = None,
 ) -> bytes:
     """The reader's file: every page cut to its TrimBox, images at ``target_ppi``.
 
     Links, outline, named destinations and structure tags are left as they are.
-    ``metadata_date``, when given, becomes the file's creation and modification dates.
+    ``metadata_date``, when given, becomes the file's dates in Info and XMP (with
+    ``text_stack``, the libraries and fonts it was laid out with).
     """
     with pikepdf.open(BytesIO(pdf)) as doc:
         if metadata_date is not None:
-            date = metadata_date if metadata_date.tzinfo else metadata_date.replace(tzinfo=UTC)
-            doc.docinfo.CreationDate = doc.docinfo.ModDate = _pdf_date(date)
+            digest = hashlib.sha256(pdf).digest()
+            _set_metadata(doc, metadata_date, digest, text_stack, pdfx=False)
         resample_images(doc, target_ppi, jpeg_quality, subsampling=2, cache=cache)
         for page in doc.pages:
             _trim_page(page)
@@ -343,19 +350,23 @@ def _set_output_intent(doc: pikepdf.Pdf, icc: bytes, condition: str, info: str |
     doc.Root.OutputIntents = Array([doc.make_indirect(intent)])
 
 
-def _set_pdfx_metadata(doc: pikepdf.Pdf, date: datetime, digest: bytes) -> None:
-    """XMP and Info identifying PDF/X-4, untrapped, with the given dates and a content-hash id."""
+def _set_metadata(
+    doc: pikepdf.Pdf, date: datetime, digest: bytes, stack: TextStack | None, *, pdfx: bool
+) -> None:
+    """XMP and Info with the given dates, a content-hash id and the text stack; for the
+    printer's file also the PDF/X-4 identification, untrapped."""
     if date.tzinfo is None:
         date = date.replace(tzinfo=UTC)
     info = doc.docinfo
     title = str(info.get("/Title", "")) or "Untitled"
     info.Title = title
     info.CreationDate = info.ModDate = _pdf_date(date)
-    info.Trapped = Name("/False")
-    info.GTS_PDFXVersion = PDFX_VERSION
+    if pdfx:
+        info.Trapped = Name("/False")
+        info.GTS_PDFXVersion = PDFX_VERSION
     keys = ("Author", "Subject", "Keywords", "Creator", "Producer")
     fields = {key: str(info[f"/{key}"]) for key in keys if f"/{key}" in info}
-    xmp = _xmp(title, fields, date, uuid.UUID(bytes=digest[:16], version=4))
+    xmp = _xmp(title, fields, date, uuid.UUID(bytes=digest[:16], version=4), stack, pdfx)
     doc.Root.Metadata = doc.make_stream(xmp, Type=Name.Metadata, Subtype=Name.XML)
 
 
@@ -364,8 +375,16 @@ def _pdf_date(date: datetime) -> str:
     return date.strftime("D:%Y%m%d%H%M%S") + f"{offset[:3]}'{offset[3:]}'"
 
 
-def _xmp(title: str, info: dict[str, str], date: datetime, doc_id: uuid.UUID) -> bytes:
-    """An XMP packet with the PDF/X-4 identification and the properties ISO 15930-7 asks for."""
+def _xmp(
+    title: str,
+    info: dict[str, str],
+    date: datetime,
+    doc_id: uuid.UUID,
+    stack: TextStack | None,
+    pdfx: bool,
+) -> bytes:
+    """An XMP packet with the document's properties and the text stack it was laid out with;
+    for PDF/X-4, the identification and the properties ISO 15930-7 asks for."""
     stamp = date.isoformat(timespec="seconds")
     props = [
         "<dc:format>application/pdf</dc:format>",
@@ -392,13 +411,26 @@ def _xmp(title: str, info: dict[str, str], date: datetime, doc_id: uuid.UUID) ->
         f"<xmp:CreateDate>{stamp}</xmp:CreateDate>",
         f"<xmp:ModifyDate>{stamp}</xmp:ModifyDate>",
         f"<xmp:MetadataDate>{stamp}</xmp:MetadataDate>",
-        "<pdf:Trapped>False</pdf:Trapped>",
         f"<xmpMM:DocumentID>uuid:{doc_id}</xmpMM:DocumentID>",
         f"<xmpMM:InstanceID>uuid:{doc_id}</xmpMM:InstanceID>",
-        "<xmpMM:VersionID>1</xmpMM:VersionID>",
-        "<xmpMM:RenditionClass>default</xmpMM:RenditionClass>",
-        f"<pdfxid:GTS_PDFXVersion>{PDFX_VERSION}</pdfxid:GTS_PDFXVersion>",
     ]
+    if pdfx:
+        props += [
+            "<pdf:Trapped>False</pdf:Trapped>",
+            "<xmpMM:VersionID>1</xmpMM:VersionID>",
+            "<xmpMM:RenditionClass>default</xmpMM:RenditionClass>",
+            f"<pdfxid:GTS_PDFXVersion>{PDFX_VERSION}</pdfxid:GTS_PDFXVersion>",
+        ]
+    if stack is not None:
+        fonts = "".join(
+            f"<rdf:li>{escape(name)} sha256:{digest}</rdf:li>"
+            for name, digest in sorted(stack.fonts.items())
+        )
+        props += [
+            f"<magbuilder:TextStack>{escape(stack.summary())}</magbuilder:TextStack>",
+            f"<magbuilder:TextStackID>{stack.id}</magbuilder:TextStackID>",
+            f"<magbuilder:Fonts><rdf:Bag>{fonts}</rdf:Bag></magbuilder:Fonts>",
+        ]
     body = "\n   ".join(props)
     packet = f"""<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
 <x:xmpmeta xmlns:x="adobe:ns:meta/">
@@ -408,7 +440,8 @@ def _xmp(title: str, info: dict[str, str], date: datetime, doc_id: uuid.UUID) ->
     xmlns:xmp="http://ns.adobe.com/xap/1.0/"
     xmlns:pdf="http://ns.adobe.com/pdf/1.3/"
     xmlns:xmpMM="http://ns.adobe.com/xap/1.0/mm/"
-    xmlns:pdfxid="http://www.npes.org/pdfx/ns/id/">
+    xmlns:pdfxid="http://www.npes.org/pdfx/ns/id/"
+    xmlns:magbuilder="{XMP_NAMESPACE}">
    {body}
   </rdf:Description>
  </rdf:RDF>

@@ -1,0 +1,96 @@
+"""The build stamp: what an issue's outputs were made from, and what moved since the last build.
+
+``<out>/<id>/.build-stamp.json`` is written with the outputs, in the same atomic step. It holds
+the digest of the inputs, the text stack, the names of the files written and where each review
+opens. A build whose inputs and stack match the stamp has nothing to do; a build on another
+text stack says so and lists what moved (``drift``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .render.stack import TextStack
+
+STAMP = ".build-stamp.json"
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """One build's record of itself."""
+
+    digest: str
+    stack: TextStack | None
+    files: list[str]
+    pages: int | None = None
+    starts: dict[str, int] = field(default_factory=dict)  # review slug → its first page
+    titles: dict[str, str] = field(default_factory=dict)  # review slug → its title
+
+    def to_bytes(self) -> bytes:
+        data = {
+            "digest": self.digest,
+            "stack": self.stack.as_dict() if self.stack else None,
+            "files": sorted(self.files),
+            "pages": self.pages,
+            "starts": self.starts,
+            "titles": self.titles,
+        }
+        return json.dumps(data, indent=1, ensure_ascii=False).encode("utf-8")
+
+    @classmethod
+    def read(cls, out_dir: Path) -> Stamp | None:
+        """The stamp in ``out_dir``, or None when there is none or it cannot be read."""
+        try:
+            data = json.loads((out_dir / STAMP).read_text("utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("digest"), str):
+            return None
+        files = data.get("files") if isinstance(data.get("files"), list) else []
+        starts = data.get("starts") if isinstance(data.get("starts"), dict) else {}
+        titles = data.get("titles") if isinstance(data.get("titles"), dict) else {}
+        pages = data.get("pages")
+        return cls(
+            digest=data["digest"],
+            stack=TextStack.from_dict(data.get("stack")),
+            files=[str(f) for f in files],
+            pages=pages if isinstance(pages, int) else None,
+            starts={str(k): v for k, v in starts.items() if isinstance(v, int)},
+            titles={str(k): str(v) for k, v in titles.items()},
+        )
+
+    def current(self, out_dir: Path, digest: str, stack: TextStack) -> bool:
+        """Whether the outputs in ``out_dir`` are what ``digest`` and ``stack`` would make."""
+        return (
+            self.digest == digest
+            and self.stack == stack
+            and all((out_dir / name).is_file() for name in self.files)
+        )
+
+
+def drift(issue_id: str, before: Stamp | None, after: Stamp) -> list[str]:
+    """When ``after`` was laid out on another text stack than ``before``: a one-line notice,
+    then what moved (page count, each review whose opening page changed). Else nothing."""
+    if before is None or before.stack is None or after.stack is None:
+        return []
+    if before.stack == after.stack:
+        return []
+    changes = ", ".join(after.stack.changes(before.stack)) or "another text stack"
+    lines = [
+        f"{issue_id}: laid out on another text stack than the last build ({changes}): "
+        "the same text may break into other lines; byte-identical output is promised only on "
+        "the same stack"
+    ]
+    if before.pages is not None and after.pages is not None and before.pages != after.pages:
+        lines.append(f"  pages: {before.pages} → {after.pages}")
+    for slug, page in after.starts.items():
+        old = before.starts.get(slug)
+        if old is not None and old != page:
+            title = after.titles.get(slug, slug)
+            lines.append(f"  contents: '{title}' moved from page {old} to {page}")
+    if len(lines) == 1:
+        pages = f"{after.pages} pages" if after.pages is not None else "same pages"
+        lines.append(f"  nothing moved: {pages}, every review opens on the same page as before")
+    return lines
