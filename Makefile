@@ -1,6 +1,6 @@
 # magbuilder — `make issue` builds the sample issue, `make test` runs the tests.
-# Both create or refresh the virtualenv (.venv) from pyproject.toml and install the few
-# Debian packages the tools need, so a fresh clone needs no manual step.
+# Both create or refresh the virtualenv (.venv) from the locked requirements.lock and install
+# the few Debian packages the tools need, so a fresh clone needs no manual step.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -9,7 +9,9 @@ ISSUE  ?= issues/2026-12.yaml
 OUT    ?= build
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: issue archive test bench lint format check system venv clean
+UV     := uv==0.13.9
+
+.PHONY: issue archive test test-fast bench lint format check system venv lock clean
 
 issue: venv system
 	$(BIN)/magbuilder build $(ISSUE) --out $(OUT)
@@ -21,10 +23,15 @@ archive: venv system
 check: venv
 	$(BIN)/magbuilder check $(ISSUE)
 
+# The complete suite (what .ci/run calls): lint, then every test, browsers and full layouts too.
 test: venv system node_modules/.installed
 	$(BIN)/ruff check magbuilder tests scripts bench
 	$(BIN)/ruff format --check magbuilder tests scripts bench
 	$(BIN)/python -m pytest -q
+
+# The inner loop: no browser, no whole magazines (tests marked slow or browser), on every core.
+test-fast: venv system
+	$(BIN)/python -m pytest -q -n auto -m "not slow and not browser"
 
 # Speed and memory: generated issues of 10/20/40 reviews against plain WeasyPrint, and a
 # 1,000-recipient send against a local SMTP server. Results in build/bench/.
@@ -42,11 +49,20 @@ format: venv
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# Exactly the locked versions (with their hashes), then magbuilder itself without dependencies:
+# two machines get the same WeasyPrint, Pyphen, fontTools, Pillow… and so the same pages.
+$(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q --require-hashes --no-deps -r requirements.lock
+	$(BIN)/python -m pip install -q --no-deps -e .
 	touch $@
+
+# Resolve pyproject.toml's ranges again (newest versions, every Python from 3.11, every
+# platform) into requirements.lock; commit it after `make test` passes.
+lock: venv
+	$(BIN)/python -m pip install -q '$(UV)'
+	$(BIN)/uv pip compile pyproject.toml --extra test --universal --python-version 3.11 \
+	  --generate-hashes --upgrade --quiet -o requirements.lock
 
 # The official MJML validator (npm), used by the tests to check the email templates strictly.
 node_modules/.installed: package.json
@@ -54,12 +70,14 @@ node_modules/.installed: package.json
 	touch $@
 
 # Debian packages: Pango for WeasyPrint, poppler-utils (pdftoppm) for page renders,
-# Chromium for rendering the email and the archive in tests, Node.js for the MJML validator.
+# Chromium for rendering the email and the archive in tests, Node.js for the MJML validator,
+# openssl for the TLS tests' certificates. No fonts: builds use the layout's fonts only.
 # Installed only when missing.
 system:
 	@missing=""; \
 	ldconfig -p | grep -q 'libpango-1.0.so' || missing="$$missing libpango-1.0-0 libpangoft2-1.0-0"; \
 	command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
+	command -v openssl >/dev/null || missing="$$missing openssl"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \

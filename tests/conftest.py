@@ -16,6 +16,20 @@ REPO = Path(__file__).resolve().parent.parent
 SAMPLE_MANIFEST = REPO / "issues" / "2026-12.yaml"
 
 
+# Fixtures that lay out whole magazines: a test that uses one is slow (`make test-fast` skips it).
+SLOW_FIXTURES = {"sample_build", "opener_project", "generated_issue", "site"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark what drives Chromium ``browser`` and what lays out whole magazines ``slow``."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if "browser" in fixtures:
+            item.add_marker(pytest.mark.browser)
+        if fixtures & SLOW_FIXTURES:
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-golden",
