@@ -1,15 +1,21 @@
-"""Bad inputs of every kind end in one clear message and exit 1 (2 for usage), never a traceback.
+"""Bad inputs of every kind end in one clear message and exit 1 (2 for usage), never a traceback,
+and a failed run writes nothing.
 
 Each row is run as a real ``python -m magbuilder …`` in its own small project; the rows run
 concurrently once per module, then each test reads its row's result. A row's ``where`` is the
-``path:line`` (or ``path`` alone, for whole-file problems) that must start the line of stderr
+``path:line`` (or ``path`` alone, for whole-file problems) that must start the line of output
 holding ``message``; a ``(path, marker)`` pair means the first line of ``path`` holding
 ``marker``; ``{root}`` is the project folder (templates are reported by absolute path).
+That line must be the only one, apart from a command's documented summary (see ``framing``), and
+no file or folder in the project may be created, deleted or touched by the run. Rows that write
+something by design (cache entries) are listed, with the reason, in ``WRITES``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -17,12 +23,15 @@ import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from .conftest import REPO, SITE, manifest_text, review_text
+
+pytestmark = pytest.mark.slow  # every row is a real process in a project of its own
 
 BUILD = ("build", "issues/t-1.yaml", "--out", "out")
 CHECK = ("check", "issues/t-1.yaml")
@@ -223,9 +232,83 @@ def lay_out(root: Path, case: Case) -> None:
         case.setup(root)
 
 
+# Rows whose failed run still writes something, with the reason and the only paths (fnmatch
+# patterns) it may create; nothing else may appear, and nothing may change or vanish. Not marks:
+# whether a chunk is cached before another chunk fails is a race, so the test could not be strict.
+CACHE = (
+    "by design: chunks laid out before another part failed are kept in out/.cache/ (complete "
+    "files, named by their inputs; not outputs), so the build after the fix reuses them",
+    ("out", "out/.cache", "out/.cache/*"),
+)
+WRITES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "hero-truncated": CACHE,
+    "cover-not-an-image": CACHE,
+    "body-image-truncated": CACHE,
+    "body-image-remote": CACHE,
+    "font-missing": CACHE,
+    "template-syntax-error": CACHE,
+    "template-not-utf8": CACHE,
+}
+
+
+def framing(case: Case) -> list[str]:
+    """The lines a failed command prints besides its finding, by design: the summaries of
+    ``check`` (README: "then a summary") and ``preflight``, and ingest's counts. They must be
+    there; that they count one error (or nothing ingested) is checked with them."""
+    if case.code != 1:
+        return []
+    return {
+        "check": [f"{MANIFEST}: failed: 1 error, 0 warnings"],
+        "preflight": ["preflight failed: 1 error, 0 warnings, 0 info"],
+        "ingest": ["new 0, updated 0, unchanged 0, skipped 0"],
+    }.get(case.args[0], [])
+
+
+# click frames a usage error (exit 2) with these two lines around its one "Error: …" line.
+CLICK_USAGE = re.compile(r"Usage: magbuilder \w+ |Try 'magbuilder \w+ --help' for help\.$")
+
+Snapshot = dict[str, tuple[int, int, str] | None]
+
+
+def snapshot(root: Path) -> Snapshot:
+    """Every path under ``root``: None for a folder, else (size, mtime in ns, SHA-256)."""
+    state: Snapshot = {}
+    for path in root.rglob("*"):
+        rel = path.relative_to(root).as_posix()
+        if path.is_dir() and not path.is_symlink():
+            state[rel] = None
+        else:
+            info = path.lstat()
+            digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+            state[rel] = (info.st_size, info.st_mtime_ns, digest)
+    return state
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One row's run: its project, the finished process, and the project before and after."""
+
+    root: Path
+    result: subprocess.CompletedProcess[str]
+    port: str
+    before: Snapshot
+    after: Snapshot
+
+    @property
+    def shown(self) -> str:
+        r = self.result
+        return f"exit {r.returncode}\nstdout:\n{r.stdout}\nstderr:\n{r.stderr}"
+
+    @property
+    def lines(self) -> list[str]:
+        """Every non-blank line printed, stderr first."""
+        text = self.result.stderr.splitlines() + self.result.stdout.splitlines()
+        return [line for line in text if line.strip()]
+
+
 @pytest.fixture(scope="module")
-def outcomes(tmp_path_factory: pytest.TempPathFactory):
-    """Every row run once, concurrently: {id: (project folder, completed process)}."""
+def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
+    """Every row run once, concurrently: {id: outcome}."""
     closed = socket.socket()  # bound but not listening: connections to it are refused
     closed.bind(("127.0.0.1", 0))
     port = str(closed.getsockname()[1])
@@ -235,50 +318,94 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory):
         roots[case.id] = tmp_path_factory.mktemp(case.id)
         lay_out(roots[case.id], case)
 
-    def run(case: Case) -> subprocess.CompletedProcess[str]:
+    def run(case: Case) -> Outcome:
+        root = roots[case.id]
         args = [arg.replace("{port}", port) for arg in case.args]
         env = {**os.environ, **case.env}
         env.pop("MAGBUILDER_SMTP", None)
-        return subprocess.run(
+        before = snapshot(root)
+        result = subprocess.run(
             [sys.executable, "-m", "magbuilder", *args],
-            cwd=roots[case.id],
+            cwd=root,
             env=env,
             capture_output=True,
             text=True,
             timeout=120,
         )
+        return Outcome(root, result, port, before, snapshot(root))
 
     try:
         with ThreadPoolExecutor(max_workers=4) as pool:
             results = dict(zip([c.id for c in CASES], pool.map(run, CASES), strict=True))
     finally:
         closed.close()
-    return {name: (roots[name], result, port) for name, result in results.items()}
+    return results
 
 
-def test_there_are_at_least_25_bad_inputs_with_distinct_names():
-    assert len(CASES) >= 25
-    assert len({c.id for c in CASES}) == len(CASES)
+def test_there_are_exactly_54_bad_inputs_with_distinct_names():
+    # Exact on purpose: a row added or lost must show up here as a deliberate edit.
+    assert len(CASES) == 54
+    names = {c.id for c in CASES}
+    assert len(names) == len(CASES)
+    assert set(WRITES) <= names  # no entry outlives its row
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_bad_input_gives_one_clear_message(case: Case, outcomes):
-    root, result, port = outcomes[case.id]
-    shown = f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
-    assert "Traceback" not in result.stderr + result.stdout, shown
-    assert "internal error" not in result.stderr, shown
-    assert result.returncode == case.code, shown
-    message = case.message.replace("{port}", port)
+def finding(case: Case, outcome: Outcome) -> str:
+    """The line of output that reports the case's problem where the row says it is."""
+    message = case.message.replace("{port}", outcome.port)
     if case.where is None:
-        assert message in result.stderr, shown
-        return
+        found = [line for line in outcome.lines if message in line]
+        assert found, f"expected a line with '{message}'\n{outcome.shown}"
+        return found[0]
     if isinstance(case.where, tuple):
         path, marker = case.where
-        text = (root / path).read_bytes().decode("utf-8", "replace")
+        text = (outcome.root / path).read_bytes().decode("utf-8", "replace")
         number = next(n for n, line in enumerate(text.splitlines(), 1) if marker in line)
         where = f"{path}:{number}"
     else:
-        where = case.where.replace("{root}", str(root))
-    output = (result.stderr + result.stdout).splitlines()
-    lines = [line for line in output if line.startswith(f"{where}: ")]
-    assert any(message in line for line in lines), f"expected '{where}: …{message}…'\n{shown}"
+        where = case.where.replace("{root}", str(outcome.root))
+    found = [line for line in outcome.lines if line.startswith(f"{where}: ") and message in line]
+    assert found, f"expected '{where}: …{message}…'\n{outcome.shown}"
+    return found[0]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input_fails_with_its_message_and_exit_code(case: Case, outcomes):
+    outcome = outcomes[case.id]
+    output = outcome.result.stderr + outcome.result.stdout
+    assert "Traceback" not in output, outcome.shown
+    assert "internal error" not in output, outcome.shown
+    assert outcome.result.returncode == case.code, outcome.shown
+    finding(case, outcome)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_bad_input_is_the_only_message(case: Case, outcomes):
+    outcome = outcomes[case.id]
+    line = finding(case, outcome)
+    lines = outcome.lines
+    if case.code == 2:
+        lines = [text for text in lines if not CLICK_USAGE.match(text)]
+    for summary in framing(case):
+        assert summary in lines, f"expected the summary '{summary}'\n{outcome.shown}"
+        lines.remove(summary)
+    assert lines == [line], f"expected only '{line}'\n{outcome.shown}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_a_failed_run_writes_nothing(case: Case, outcomes):
+    # Nothing in the project: no build output (out/ and its cache), no change to any input.
+    outcome = outcomes[case.id]
+    before, after = outcome.before, outcome.after
+    reason, allowed = WRITES.get(case.id, ("", ()))
+    created = sorted(
+        path
+        for path in after.keys() - before.keys()
+        if not any(fnmatchcase(path, pattern) for pattern in allowed)
+    )
+    deleted = sorted(before.keys() - after.keys())
+    changed = sorted(path for path in before.keys() & after.keys() if before[path] != after[path])
+    assert not (created or deleted or changed), (
+        f"created {created}, deleted {deleted}, changed {changed} (known: {reason or 'none'})\n"
+        f"{outcome.shown}"
+    )

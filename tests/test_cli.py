@@ -6,7 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from .conftest import REPO, manifest_text, review_text
+
+pytestmark = pytest.mark.slow  # real processes that build issues
 
 
 def run(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:

@@ -100,21 +100,61 @@ def test_yaml_syntax_error_reports_its_line(tmp_project, typo, line):
     assert error.startswith(f"issues/t-1.yaml:{line}: YAML syntax error: ")
 
 
-def test_every_problem_is_reported_at_once(tmp_project):
+def test_an_invalid_manifest_does_not_hide_the_other_problems(tmp_project):
+    # README: "all problems at once". The manifest's own mistake (lang) must not hold back what
+    # is wrong with its cover and the reviews its sections name, each at its own path:line.
+    selection = ["a", "zzz", "a", "b"]
+    invalid = manifest_text(selection, lang='"not a lang!"')
     project = tmp_project(
         {
             "content/reviews/a.md": review_text(published="yesterday"),
-            "issues/t-1.yaml": manifest_text(["a", "zzz"], lang='"not a lang!"'),
-        }
+            "content/reviews/b.md": review_text(),
+            "issues/t-1.yaml": invalid,
+        },
+        images=(),  # no cover image
     )
+    lines = invalid.splitlines()
+    lang = lines.index('lang: "not a lang!"') + 1
+    image = lines.index("  image: media/cover.jpg") + 1
+    first_a, zzz, second_a = [
+        n for n, text in enumerate(lines, 1) if text in ("      - a", "      - zzz")
+    ]
+    published = review_text(published="yesterday").splitlines().index("published: yesterday") + 1
+    rest = [
+        f"issues/t-1.yaml:{image}: image 'media/cover.jpg' not found: "
+        "put the file at content/media/cover.jpg",
+        f"content/reviews/a.md:{published}: published: is not a date: write it as YYYY-MM-DD, "
+        "got 'yesterday'",
+        f"issues/t-1.yaml:{zzz}: sections[0].reviews[1]: unknown review 'zzz': "
+        "no file content/reviews/zzz.md",
+        f"issues/t-1.yaml:{second_a}: review 'a' is selected twice (first on line {first_a}): "
+        "remove one",
+    ]
+    assert sorted(errors_of(project)) == sorted(
+        [
+            f"issues/t-1.yaml:{lang}: lang: has an invalid format "
+            "(use a BCP 47 tag such as 'en', 'nb' or 'fr-CA'), got 'not a lang!'",
+            *rest,
+        ]
+    )
+    # Fixing the manifest leaves exactly the rest: nothing was held back, nothing invented.
+    (project / "issues/t-1.yaml").write_text(manifest_text(selection))
+    assert sorted(errors_of(project)) == sorted(rest)
+
+
+@pytest.mark.parametrize(
+    "config",
+    ['site:\n  name: "Unclosed\n', "sites: {}\n", 'site:\n  name: "Caf\xe9"\n'],
+    ids=["yaml-syntax", "unknown-section", "not-utf8"],
+)
+def test_an_unusable_magbuilder_yaml_is_reported_once_and_there(tmp_project, config):
+    # The site settings it should have given are not also "missing" from the manifest.
+    project = tmp_project(
+        {"content/reviews/a.md": review_text(), "issues/t-1.yaml": manifest_text(["a"])}
+    )
+    (project / "magbuilder.yaml").write_bytes(config.encode("latin-1"))
     errors = errors_of(project)
-    assert any(e.startswith("issues/t-1.yaml:5: lang: has an invalid format") for e in errors)
-    # The manifest is invalid, so reviews are not looked at yet; fix and re-run shows the rest.
-    fixed = manifest_text(["a", "zzz"])
-    (project / "issues/t-1.yaml").write_text(fixed)
-    errors = errors_of(project)
-    assert any("unknown review 'zzz'" in e for e in errors)
-    assert any(e.startswith("content/reviews/a.md:4: published: is not a date") for e in errors)
+    assert [e.split(":")[0] for e in errors] == ["magbuilder.yaml"], errors
 
 
 def test_review_selected_twice_is_an_error(tmp_project):

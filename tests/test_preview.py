@@ -22,6 +22,8 @@ from magbuilder.preview import check_loopback
 
 from .conftest import manifest_text, review_text
 
+pytestmark = pytest.mark.slow  # a real preview server rebuilding an issue
+
 TIMEOUT = 30  # seconds for any one thing to happen; a rebuild of this project takes about one
 
 

@@ -24,6 +24,8 @@ from magbuilder.render.pdf import magazine_html
 
 from .conftest import manifest_text, review_text
 
+pytestmark = pytest.mark.slow  # builds issues
+
 
 class Recorder(ThreadingHTTPServer):
     """Records every connection, before any request is even parsed."""

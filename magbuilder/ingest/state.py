@@ -46,7 +46,7 @@ class IngestState:
             reviews=_table(data.get("reviews")),
             feeds=_table(data.get("feeds")),
         )
-        state._saved = state.dumps() if path.is_file() else ""
+        state._saved = state.dumps()  # an empty state is not worth a file
         return state
 
     def dumps(self) -> str:

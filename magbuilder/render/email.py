@@ -10,6 +10,7 @@ import hashlib
 import io
 import logging
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,9 +130,24 @@ def check_mjml_elements(source: str, template: str = MJML_TEMPLATE) -> None:
         raise RenderError("unknown MJML element", findings)
 
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_MARKS = {"Mn", "Mc", "Me", "Cf"}
+
+
+def _mark_as_reference(match: re.Match[str]) -> str:
+    char = match.group()
+    return f"&#x{ord(char):x};" if unicodedata.category(char) in _MARKS else char
+
+
 def compile_mjml(source: str, template: str = MJML_TEMPLATE) -> str:
-    """MJML → HTML with mjml-python; no web fonts are added (Gmail drops them)."""
+    """MJML → HTML with mjml-python; no web fonts are added (Gmail drops them).
+
+    mjml-python writes attribute values with Rust's debug escaping, so a combining mark (an
+    Arabic shadda, Hebrew points, an accent typed as its own character) or a joiner in an
+    ``alt`` text would come out as ``\\u{651}``: they go in as character references instead.
+    """
     check_mjml_elements(source, template)
+    source = _NON_ASCII.sub(_mark_as_reference, source)
     try:
         return mjml.mjml2html(source, disable_comments=True, fonts={})
     except Exception as exc:  # MRML reports its errors as plain exceptions

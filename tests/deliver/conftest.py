@@ -39,6 +39,9 @@ class Recorder:
         # Called with (number of messages stored so far, server) before a message is accepted;
         # returning a reply string answers that instead of accepting (the message is not stored).
         self.before_accept: Callable[[int, SMTP], str | None] | None = None
+        # Called with (number of messages stored so far, server) once a message is stored, that
+        # is accepted, just before its 250 goes out: the moment a sender must not yet know of.
+        self.after_accept: Callable[[int, SMTP], None] | None = None
 
     async def handle_EHLO(
         self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses
@@ -83,6 +86,9 @@ class Recorder:
         with self.lock:
             for rcpt in envelope.rcpt_tos:
                 self.messages.append((rcpt.lower(), envelope.original_content))
+            count = len(self.messages)
+        if self.after_accept:
+            self.after_accept(count, server)
         return "250 2.0.0 Ok: queued as TEST"
 
     # -- reading what arrived -------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import sqlite3
@@ -12,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from .conftest import SECRET, addresses, cli_env, run_send, send_cmd, subscriber_rows, write_csv
+
+pytestmark = pytest.mark.slow  # real processes killed and resumed mid-send
 
 
 def ledger_file(project: Path, number: int = 1) -> Path:
@@ -28,6 +31,17 @@ def ledger_counts(project: Path) -> dict[str, int]:
     return counts
 
 
+def ledger_addresses(project: Path, where: str) -> set[str]:
+    """The addresses of the ledger's rows matching an SQL condition, e.g. ``state = 'sent'``."""
+    db = sqlite3.connect(ledger_file(project))
+    found = {row[0] for row in db.execute(f"SELECT key FROM recipients WHERE {where}")}
+    db.close()
+    return found
+
+
+IN_HAND_WARNING = "an earlier run stopped while handing this message to the server"
+
+
 def start(project: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         send_cmd(*args),
@@ -39,7 +53,9 @@ def start(project: Path, *args: str) -> subprocess.Popen[str]:
     )
 
 
-def test_sigkill_part_way_then_rerun_delivers_exactly_once(project, server, smtp_url):
+def test_sigkill_before_the_server_accepted_then_rerun_delivers_exactly_once(
+    project, server, smtp_url
+):
     csv = write_csv(project, subscriber_rows(200))
     args = ("--subscribers", csv.name, "--smtp", smtp_url, "--rate", "0")
     sender: list[subprocess.Popen[str]] = []
@@ -55,15 +71,57 @@ def test_sigkill_part_way_then_rerun_delivers_exactly_once(project, server, smtp
     sender.append(start(project, *args))
     sender[0].communicate(timeout=60)
     assert sender[0].returncode == -signal.SIGKILL
-    assert sum(server.received().values()) == 80
+    assert sum(server.received().values()) == 80  # the kill cut the run short
     assert ledger_counts(project) == {"sent": 80, "pending": 120, "in_flight": 1}
 
     server.before_accept = None
     rerun = run_send(project, *args)
     assert rerun.returncode == 0, rerun.stderr
-    assert "reader0080@subs.example: an earlier run stopped while handing" in rerun.stderr
+    assert f"reader0080@subs.example: {IN_HAND_WARNING}" in rerun.stderr
     assert server.received() == dict.fromkeys(addresses(200), 1)
     assert ledger_counts(project) == {"sent": 200, "in_flight": 0}
+
+
+def test_sigkill_after_the_server_accepted_but_before_the_ledger_recorded_it(
+    project, server, smtp_url
+):
+    """The README's one window: that one recipient gets the message twice, and nobody else."""
+    csv = write_csv(project, subscriber_rows(40))
+    args = ("--subscribers", csv.name, "--smtp", smtp_url, "--rate", "0")
+    sender: list[subprocess.Popen[str]] = []
+
+    def freeze_then_kill(count: int, srv) -> None:
+        if count == 16:  # reader0015's message is stored: the server has accepted it
+            # Stopped before its 250 goes out, the sender cannot record anything after it;
+            # killed once the 250 is written (call_soon runs after this reply is pushed).
+            os.kill(sender[0].pid, signal.SIGSTOP)
+            asyncio.get_running_loop().call_soon(os.kill, sender[0].pid, signal.SIGKILL)
+
+    server.after_accept = freeze_then_kill
+    sender.append(start(project, *args))
+    try:
+        sender[0].communicate(timeout=30)
+    finally:
+        if sender[0].poll() is None:
+            sender[0].kill()
+            sender[0].communicate()
+    assert sender[0].returncode == -signal.SIGKILL
+    assert server.received() == dict.fromkeys(addresses(16), 1)  # 16 of 40: cut short
+    assert ledger_counts(project) == {"sent": 15, "pending": 25, "in_flight": 1}
+    assert ledger_addresses(project, "in_flight") == {"reader0015@subs.example"}
+
+    server.after_accept = None
+    rerun = run_send(project, *args)
+    assert rerun.returncode == 0, rerun.stderr
+    warnings = [line for line in rerun.stderr.splitlines() if IN_HAND_WARNING in line]
+    assert warnings == [
+        f"reader0015@subs.example: {IN_HAND_WARNING}; it is sent again, so this one recipient "
+        "may receive it twice (see the README, Sending)"
+    ]
+    assert server.received() == {**dict.fromkeys(addresses(40), 1), "reader0015@subs.example": 2}
+    first, second = server.parsed()["reader0015@subs.example"]
+    assert first["Message-ID"] == second["Message-ID"]  # the same message, offered again
+    assert ledger_counts(project) == {"sent": 40, "in_flight": 0}
 
 
 def test_sigkill_at_any_moment_loses_nobody_and_duplicates_at_most_one(project, server, smtp_url):
@@ -75,14 +133,22 @@ def test_sigkill_at_any_moment_loses_nobody_and_duplicates_at_most_one(project, 
         time.sleep(0.001)
     sender.kill()  # SIGKILL, wherever the sender happens to be
     sender.communicate(timeout=30)
+    assert sender.returncode == -signal.SIGKILL
+    before = server.received()
+    assert 60 <= sum(before.values()) < 200  # the kill interrupted the run
+    # Marked sent only once the server accepted; at most the one message in hand is in flight.
+    assert ledger_addresses(project, "state = 'sent'") <= set(before)
+    in_flight = ledger_addresses(project, "in_flight")
+    assert len(in_flight) <= 1
+
     rerun = run_send(project, *args)
     assert rerun.returncode == 0, rerun.stderr
     received = server.received()
     assert set(received) == addresses(200)  # nobody skipped
-    duplicates = [a for a, n in received.items() if n > 1]
-    assert len(duplicates) <= 1 and all(received[a] == 2 for a in duplicates)
+    duplicates = {a for a, n in received.items() if n > 1}
+    assert duplicates <= in_flight and all(received[a] == 2 for a in duplicates)
     for address in duplicates:  # only ever the one in flight, and the rerun says so
-        assert f"{address}: an earlier run stopped while handing" in rerun.stderr
+        assert f"{address}: {IN_HAND_WARNING}" in rerun.stderr
 
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 1)])

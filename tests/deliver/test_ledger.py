@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sqlite3
 
 import pytest
@@ -25,6 +26,59 @@ def test_created_in_wal_mode_readable_by_the_owner_only(ledger):
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert ledger.campaign.digest == "abc"
     assert not list(ledger.path.parent.glob(".*tmp"))
+
+
+FULL, NORMAL = 2, 1  # PRAGMA synchronous values
+LEVELS = {"OFF": 0, "NORMAL": NORMAL, "FULL": FULL, "EXTRA": 3}
+
+
+def synchronous(ledger: Ledger) -> int:
+    """The ledger's own connection's setting (per connection: the file does not keep it)."""
+    return ledger._db.execute("PRAGMA synchronous").fetchone()[0]
+
+
+def test_every_outcome_is_committed_with_synchronous_full_whatever_sqlite_defaults_to(
+    tmp_path, monkeypatch
+):
+    connect = sqlite3.connect
+
+    def connect_defaulting_to_normal(*args, **kwargs):
+        # As an SQLite built with SQLITE_DEFAULT_WAL_SYNCHRONOUS=1 would; this one defaults to FULL.
+        db = connect(*args, **kwargs)
+        db.execute("PRAGMA synchronous=NORMAL")
+        return db
+
+    monkeypatch.setattr(sqlite3, "connect", connect_defaulting_to_normal)
+    path = campaign_path(tmp_path, "t-1", 1)
+    with Ledger.create(path, issue_id="t-1", number=1, digest="abc", subject="S") as created:
+        assert synchronous(created) == FULL
+    with Ledger.open(path) as ledger:  # the connection a resumed run uses
+        assert synchronous(ledger) == FULL
+        ledger.add([("a@x.org", "a@x.org"), ("b@x.org", "b@x.org"), ("c@x.org", "c@x.org")])
+        statements: list[str] = []
+        ledger._db.set_trace_callback(statements.append)
+        ledger.begin("a@x.org")
+        ledger.mark_sent("a@x.org", "250 ok")
+        ledger.begin("b@x.org")
+        ledger.mark_failed("b@x.org", "451 later", dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+        ledger.begin("c@x.org")
+        ledger.mark_refused("c@x.org", "550 no")
+        assert synchronous(ledger) == FULL
+
+    # The setting in force when each outcome was committed. (The in-flight mark before it may
+    # skip the disk sync: the outcome's sync of the WAL makes both durable.)
+    level, outcomes = FULL, []
+    for statement in statements:
+        if setting := re.fullmatch(r"PRAGMA synchronous\s*=\s*(\w+);?", statement.strip(), re.I):
+            value = setting[1].upper()
+            level = int(value) if value.isdigit() else LEVELS[value]
+        elif change := re.match(r"UPDATE recipients SET (state = '\w+')", statement.strip()):
+            outcomes.append((change[1], level))
+    assert outcomes == [
+        ("state = 'sent'", FULL),
+        ("state = 'failed'", FULL),
+        ("state = 'refused'", FULL),
+    ]
 
 
 def test_states_and_counts(ledger):

@@ -46,6 +46,7 @@ def check_message(message, address: str, name: str) -> str:
     return token
 
 
+@pytest.mark.slow
 def test_every_subscriber_gets_exactly_one_personalised_message(project, server, smtp_url, secret):
     rows = subscriber_rows(210)
     rows[7] = "reader0007@subs.example,Tom <b>& Jerry</b>,City"

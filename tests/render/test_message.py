@@ -10,6 +10,8 @@ from magbuilder.build import build_issue
 
 from ..conftest import manifest_text, review_text
 
+pytestmark = pytest.mark.slow  # builds issues
+
 
 @pytest.fixture(scope="module")
 def message(sample_build):

@@ -16,6 +16,8 @@ from magbuilder.render.env import Layout
 from ..conftest import REPO, SAMPLE_MANIFEST
 from ..generate import generate_project
 
+pytestmark = pytest.mark.slow  # generated issues of 25 and 40 reviews, the npm validator
+
 VALIDATOR = REPO / "node_modules" / ".bin" / "mjml"
 
 

@@ -9,6 +9,9 @@ import pypdf
 import pytest
 
 from magbuilder.build import BuildResult
+from magbuilder.content import Review
+
+from ..pdfpages import Page, read_pages, visual_order
 
 MM = 72 / 25.4
 
@@ -129,13 +132,74 @@ def test_pull_quotes_and_author_bios_are_printed(sample_build, pages_text):
         assert review.author_bio[:30] in text
 
 
-def test_running_heads_and_folios_on_body_pages_not_on_cover(sample_build, pages_text):
-    name = sample_build.issue.manifest.site.name
-    assert not re.search(r"^\s*\d+\s*$|\s\d{1,2}\s*$", pages_text[0])  # no folio on the cover
-    body = pages_text[4:]
-    assert sum(name.upper() in p.upper() for p in body) >= len(body) - 1
-    for number, text in enumerate(pages_text[3:], start=4):
-        assert re.search(rf"(^|\s){number}(\s|$)", text), f"no folio on page {number}"
+@pytest.fixture(scope="module")
+def pages(sample_build: BuildResult) -> list[Page]:
+    """The print file's pages as a reader sees them (margin bands from the manifest)."""
+    margins = sample_build.issue.manifest.print.margins
+    return read_pages(sample_build.files["magazine.pdf"].read_bytes(), margins)
+
+
+@pytest.fixture(scope="module")
+def laid_out(sample_build: BuildResult) -> int:
+    """How many pages the magazine has (the print file may close its last sheet with blanks)."""
+    return len(pypdf.PdfReader(sample_build.files["magazine-screen.pdf"]).pages)
+
+
+@pytest.fixture(scope="module")
+def openers(sample_build: BuildResult, pages_text: list[str]) -> dict[int, Review]:
+    """Page number → the review that opens there."""
+    return {
+        first_page_with(pages_text, review.standfirst or review.title) + 1: review
+        for review in sample_build.issue.reviews
+    }
+
+
+def test_review_openers_carry_no_running_heads(pages, openers):
+    assert {n: pages[n - 1].heads for n in openers} == dict.fromkeys(openers, {})
+
+
+def test_body_pages_carry_masthead_section_and_review_title(sample_build, pages, laid_out, openers):
+    """print.css: left pages show section | masthead, right pages masthead | review title."""
+    issue = sample_build.issue
+    section_of = {review.slug: section for section in issue.sections for review in section.reviews}
+    masthead = issue.manifest.site.name.upper()
+    expected, actual, review = {}, {}, None
+    for number in range(2, laid_out + 1):
+        review = openers.get(number, review)  # the strings hold until the next review sets them
+        if number in openers:
+            continue
+        section = section_of[review.slug].title.upper() if review else ""
+        if number % 2:
+            title = "" if review is None else shown(review)
+            heads = {"left": masthead, "right": title}
+        else:
+            heads = {"left": section, "right": masthead}
+        expected[number] = {slot: text for slot, text in heads.items() if text}
+        actual[number] = pages[number - 1].heads
+    assert actual == expected
+    sides = {number % 2 for number in expected if number > min(openers)}
+    assert sides == {0, 1}, "no left and right body pages to check"
+
+
+def test_folios_sit_bottom_outside_with_their_page_number(pages, laid_out):
+    """Bottom-left on left (even) pages, bottom-right on right (odd) pages, none on the cover."""
+    expected = {n: {"right" if n % 2 else "left": str(n)} for n in range(2, laid_out + 1)}
+    assert {page.number: page.feet for page in pages[1:laid_out]} == expected
+    assert [page.number for page in pages[laid_out:] if page.words] == []  # blank closing pages
+
+
+def test_cover_has_no_running_head_or_folio(sample_build, pages):
+    cover = pages[0]
+    assert cover.feet == {}
+    assert not {"left", "right"} & set(cover.heads), cover.heads
+    top = " ".join(cover.heads.values())  # the cover's issue line is there, centred on the page
+    assert "1" not in top.split(), top
+    assert sample_build.issue.manifest.site.name.upper() not in top
+
+
+def shown(review: Review) -> str:
+    """A review's title as it reads off the page (right-to-left text comes out reversed)."""
+    return visual_order(review.title) if review.dir == "rtl" else review.title
 
 
 def test_pages_are_a4_with_3mm_bleed(sample_build):
