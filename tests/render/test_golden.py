@@ -5,8 +5,10 @@ box, every image with its box and pixels, the running heads and the folio (what 
 readable in a diff, and a missing byline or one changed word fails exactly); and ``<name>.png``,
 the page's pixels at 50 dpi, compared tile by tile (a rule, a colour or a picture that moves
 changes a tile; anti-aliasing does not). Builds use the layout's fonts only, so the same text
-stack gives the same pages on every machine; if a stack ever lays out differently, its renders
-are approved in ``tests/data/golden/<stack id>/`` beside these, not by loosening the tolerance.
+stack gives the same pages on every machine (Debian 12 and 13 match these). If a stack ever lays
+out differently, approve its own renders beside these rather than loosen the tolerance: create
+``tests/data/golden/<stack id>/`` (the id is in the build stamp and the PDFs' XMP) and run the
+update there; a stack with such a folder is compared with it.
 
 After an intended change to the layout: ``pytest --update-golden tests/render/test_golden.py``,
 look at the new PNGs, and commit them.
@@ -25,6 +27,8 @@ from PIL import Image, ImageChops, ImageStat
 
 from magbuilder.build import build_issue
 from magbuilder.content import Margins
+from magbuilder.render.layout import Layout
+from magbuilder.render.stack import text_stack
 
 from ..conftest import REPO, SAMPLE_MANIFEST
 from ..pdfpages import Page, Picture, Word, differences, read_pages
@@ -105,24 +109,31 @@ def pixel_differences(actual: Image.Image, expected: Image.Image) -> list[str]:
     return found
 
 
+def approved_folder() -> Path:
+    """Where this text stack's approved renders are: its own folder if it has one."""
+    stack = text_stack(Layout(REPO / "layouts"))
+    own = GOLDEN / stack.id
+    return own if own.is_dir() else GOLDEN
+
+
 def compare(pdf: Path, name: str, out: Path, update: bool = False) -> list[str]:
     """Every difference between page ``PAGES[name]`` of ``pdf`` and its approved render."""
     number = PAGES[name]
     [page] = read_pages(pdf, MARGINS, [number])
     pixels = render_page(pdf, number, out)
+    folder = approved_folder()
     if update:
-        GOLDEN.mkdir(parents=True, exist_ok=True)
-        (GOLDEN / f"{name}.json").write_text(dumps(record(page)), "utf-8")
-        pixels.save(GOLDEN / f"{name}.png", optimize=True)
-    approved = GOLDEN / f"{name}.json"
+        (folder / f"{name}.json").write_text(dumps(record(page)), "utf-8")
+        pixels.save(folder / f"{name}.png", optimize=True)
+    approved = folder / f"{name}.json"
     assert approved.exists(), f"no approved render: run pytest --update-golden ({approved})"
     expected = from_record(json.loads(approved.read_text("utf-8")))
-    found = differences(expected, page)
-    found += pixel_differences(pixels, Image.open(GOLDEN / f"{name}.png").convert("RGB"))
+    image = Image.open(folder / f"{name}.png").convert("RGB")
+    found = differences(expected, page) + pixel_differences(pixels, image)
     if found:
         pixels.save(out / f"{name}-actual.png")
-        diff = ImageChops.difference(pixels, Image.open(GOLDEN / f"{name}.png").convert("RGB"))
-        diff.convert("L").point(lambda v: 255 if v >= 24 else 0).save(out / f"{name}-diff.png")
+        diff = ImageChops.difference(pixels, image).convert("L")
+        diff.point(lambda v: 255 if v >= 24 else 0).save(out / f"{name}-diff.png")
     return found
 
 
