@@ -33,10 +33,12 @@ test: venv system node_modules/.installed
 test-fast: venv system
 	$(BIN)/python -m pytest -q -n auto -m "not slow and not browser"
 
-# Speed and memory: generated issues of 10/20/40 reviews against plain WeasyPrint, and a
-# 1,000-recipient send against a local SMTP server. Results in build/bench/.
+# Speed and memory: generated issues of 10/20/40 reviews against plain WeasyPrint (measured,
+# and projected to more cores), the preview's save-to-pages time and memory over 50 saves, and
+# a 1,000-recipient send against a local SMTP server. Results in build/bench/.
 bench: venv system
 	$(BIN)/python bench/layout_bench.py
+	$(BIN)/python bench/preview_bench.py
 	$(BIN)/python bench/send_bench.py
 
 lint: venv

@@ -3,8 +3,10 @@
 For each size it measures, as whole processes (wall-clock): the floor (plain WeasyPrint laying
 out magazine.html, the same pages, in one process), a cold build (empty cache), a warm build
 (chunk cache filled, outputs missing), the rebuild after editing one review, the unchanged
-rebuild; then the stage times of a cold build in-process, peak memory, output sizes, and the
-email render of a 25-review issue. Writes build/bench/results.json and prints a table.
+rebuild; then a cold build in one process at --jobs 1 and 2 with its stage and chunk times,
+from which the cold build is projected at 4, 8 and 16 cores; peak memory, output sizes, and the
+email render of a 25-review issue. Writes build/bench/results.json and prints the tables
+(bench/preview_bench.py adds the preview's figures).
 """
 
 from __future__ import annotations
@@ -80,9 +82,15 @@ def bench_size(size: int) -> dict:
     result["sizes_kb"] = {
         p.name: round(p.stat().st_size / 1024) for p in sorted(out.iterdir()) if p.is_file()
     }
-    result["stages_s"] = _stages(manifest, root)
+    result["stages"] = _stages(manifest, root)
     for key in ("cold_s", "warm_s", "edit_one_s"):
         result[key.replace("_s", "_x_floor")] = round(result[key] / result["floor_s"], 2)
+    # Projected whole-process cold builds: the measured one, less what more cores would save.
+    projected = result["stages"]["projected_cold_s"]
+    result["projected_cold_x_floor"] = {
+        cores: round((result["cold_s"] - projected[2] + projected[cores]) / result["floor_s"], 2)
+        for cores in CORES
+    }
     return {k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()}
 
 
@@ -93,34 +101,55 @@ def _pages(pdf: Path) -> int:
         return len(doc.pages)
 
 
-def _stages(manifest: Path, root: Path) -> dict[str, float]:
-    """Stage times of a cold build, in-process (forked workers do the layout)."""
-    code = f"""
-import json, time, shutil
+STAGES = """
+import json, sys, time
 from pathlib import Path
-t = time.perf_counter(); marks = {{}}
-from magbuilder.manifest import load_issue
-from magbuilder.render.env import Layout
-issue = load_issue({str(manifest)!r}); marks['load'] = time.perf_counter() - t
-layout = Layout(issue.layouts_dir)
-from magbuilder.render.chunks import render_chunked
-shutil.rmtree('stage-cache', ignore_errors=True)
-t = time.perf_counter(); pdf, stats = render_chunked(issue, layout, Path('stage-cache'))
-marks['layout+assemble'] = time.perf_counter() - t
-from magbuilder.build import BuildOptions, _finish
-from magbuilder.render.stack import text_stack
-stack = text_stack(layout)
-t = time.perf_counter(); _finish(issue, layout, pdf, BuildOptions(), Path('stage-cache/img'), stack)
-marks['finish print+screen'] = time.perf_counter() - t
-from magbuilder.render.email import render_newsletter
-t = time.perf_counter(); render_newsletter(issue, layout)
-marks['email (with images)'] = time.perf_counter() - t
-print(json.dumps(marks))
+from magbuilder.build import BuildOptions, build_issue
+started, chunks = {}, {}
+
+def progress(event, part):
+    if event == "laying out":
+        started[part] = time.perf_counter()
+    else:
+        chunks[part] = round(time.perf_counter() - started[part], 3)
+
+jobs = int(sys.argv[2])
+options = BuildOptions(jobs=jobs, force=True, cache=Path(f"stage-cache-{jobs}"))
+t = time.perf_counter()
+result = build_issue(sys.argv[1], f"stage-out-{jobs}", options, progress=progress)
+print(json.dumps({"total": time.perf_counter() - t, "stages": result.stages, "chunks": chunks}))
 """
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
-    )
-    return {k: round(v, 3) for k, v in json.loads(result.stdout.splitlines()[-1]).items()}
+CORES = (4, 8, 16)
+
+
+def _stages(manifest: Path, root: Path) -> dict:
+    """A cold build in one process at --jobs 1 and 2: stage and chunk times, and from them the
+    cold build projected on more cores (critical path: the serial stages plus the longer of
+    the longest chunk and the chunks' total shared out)."""
+    found = {}
+    for jobs in (1, 2):
+        shutil.rmtree(root / f"stage-cache-{jobs}", ignore_errors=True)
+        result = subprocess.run(
+            [sys.executable, "-c", STAGES, str(manifest), str(jobs)],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        found[jobs] = json.loads(result.stdout.splitlines()[-1])
+    one = found[1]
+    chunks = list(one["chunks"].values())
+    serial = one["total"] - sum(chunks)  # everything but laying out chunks, at one job
+    projected = {
+        cores: round(serial + max(max(chunks), sum(chunks) / cores), 2) for cores in (2, *CORES)
+    }
+    return {
+        "jobs_1": {**one, "total": round(one["total"], 3)},
+        "jobs_2": {**found[2], "total": round(found[2]["total"], 3)},
+        "chunk_s": {"sum": round(sum(chunks), 3), "longest": max(chunks), "count": len(chunks)},
+        "serial_s": round(serial, 3),
+        "projected_cold_s": projected,
+    }
 
 
 def email_render_ms(size: int = 25, repeat: int = 20) -> float:
@@ -128,7 +157,7 @@ def email_render_ms(size: int = 25, repeat: int = 20) -> float:
     root, manifest = project(size)
     from magbuilder.manifest import load_issue
     from magbuilder.render.email import render_newsletter
-    from magbuilder.render.env import Layout
+    from magbuilder.render.layout import Layout
 
     issue = load_issue(manifest)
     layout = Layout(issue.layouts_dir)
@@ -137,6 +166,20 @@ def email_render_ms(size: int = 25, repeat: int = 20) -> float:
     for _ in range(repeat):
         render_newsletter(issue, layout, with_images=False)
     return round((time.perf_counter() - start) / repeat * 1000, 1)
+
+
+def projection_table(results: list[dict]) -> str:
+    head = (
+        "| reviews | cold, 2 cores (measured) | 4 cores | 8 cores | 16 cores | Paged.js |\n"
+        "|---|---|---|---|---|---|"
+    )
+    rows = [
+        f"| {r['reviews']} | {r['cold_x_floor']}× | "
+        + " | ".join(f"{r['projected_cold_x_floor'][c]}×" for c in CORES)
+        + " | 0.34× |"
+        for r in results
+    ]
+    return "\n".join([head, *rows])
 
 
 def table(results: list[dict]) -> str:
@@ -170,9 +213,17 @@ def main() -> None:
     }
     (OUT / "results.json").write_text(json.dumps(report, indent=2))
     print(table(results))
+    print("\ncold build against the floor, measured on 2 cores and projected (× floor):")
+    print(projection_table(results))
     print(f"\nemail render (Jinja2 + MJML), 25 reviews: {report['email_render_25_reviews_ms']} ms")
     for r in results:
-        print(f"stages, {r['reviews']} reviews (cold, in-process): {r['stages_s']}")
+        stages = r["stages"]
+        print(
+            f"{r['reviews']} reviews, cold in one process: jobs 1 {stages['jobs_1']['total']} s "
+            f"{stages['jobs_1']['stages']}, jobs 2 {stages['jobs_2']['total']} s "
+            f"{stages['jobs_2']['stages']}; chunks {stages['chunk_s']}, serial "
+            f"{stages['serial_s']} s; projected {stages['projected_cold_s']}"
+        )
     print(f"machine: {machine}\nwritten: {OUT / 'results.json'}")
 
 

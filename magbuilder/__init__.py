@@ -1,11 +1,6 @@
 """magbuilder: a PDF e-magazine and an HTML email newsletter from review files and a manifest."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("magbuilder")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0"
+__version__ = "0.1.0"  # pyproject.toml reads it from here
 
 __all__ = ["__version__", "build_issue", "load_issue"]
 

@@ -13,16 +13,20 @@ import datetime as dt
 import hashlib
 import logging
 import os
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
-from .content import Issue
 from .errors import RenderError
 from .files import replace_folder
-from .manifest import CONFIG_NAME, load_issue
 from .stamp import STAMP, Stamp, drift
-from .store import BODY_IMAGE
+
+if TYPE_CHECKING:  # the validated model is imported when a build needs it: `up to date` doesn't
+    from .content import Issue
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +44,8 @@ class BuildOptions:
     force: bool = False  # ignore the caches and rebuild everything
     marks: bool | None = None  # crop marks on the print file; None: the manifest's setting
     preflight: bool = True
+    preview: bool = False  # only what a preview shows: the screen file and the newsletter
+    cache: Path | None = None  # chunks and resampled images; None: <out>/.cache
 
 
 @dataclass(frozen=True)
@@ -54,12 +60,18 @@ class BuildResult:
     cached: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     drift: list[str] = field(default_factory=list)  # what moved since a build on another stack
+    page_keys: list[str] = field(default_factory=list)  # per page: changes when the page does
+    stages: dict[str, float] = field(default_factory=dict)  # seconds: read, lay out, finish, write
 
 
-def inputs_digest(issue: Issue, options: BuildOptions) -> str:
-    """A digest of everything the outputs are made from (for the nothing-changed shortcut)."""
-    h = hashlib.sha256()
-    layout_dirs = [issue.layouts_dir / issue.manifest.layout, issue.layouts_dir / "default"]
+def issue_inputs(issue: Issue) -> dict[str, str]:
+    """Every file the outputs are made from, named relative to the project, with its SHA-256
+    ("" for a file that is missing): the manifest, magbuilder.yaml, the reviews, the images
+    they and the cover use, and the files of the layout and of the default layout (but their
+    archive templates)."""
+    from .paths import CONFIG_NAME, layout_files
+    from .store import BODY_IMAGE
+
     files = [issue.manifest_path, issue.root / CONFIG_NAME]
     files += [review.path for review in issue.reviews]
     images = {issue.manifest.cover.image}
@@ -68,24 +80,36 @@ def inputs_digest(issue: Issue, options: BuildOptions) -> str:
             images.add(review.image.src)
         images.update(BODY_IMAGE.findall(review.body))
     files += [issue.content_dir / src for src in sorted(images)]
-    for folder in layout_dirs:
-        if folder.is_dir():  # the archive's templates don't go into an issue's outputs
-            files += sorted(
-                p
-                for p in folder.rglob("*")
-                if p.is_file() and "archive" not in p.relative_to(folder).parts[:1]
-            )
+    for folder in [issue.layouts_dir / issue.manifest.layout, issue.layouts_dir / "default"]:
+        files += layout_files(folder)
     root = issue.root.resolve()
+    inputs = {}
     for path in files:  # named relative to the project: however the manifest was spelled
         resolved = path.resolve()
-        h.update(
-            str(resolved.relative_to(root) if resolved.is_relative_to(root) else path).encode()
-        )
-        h.update(path.read_bytes() if path.is_file() else b"<missing>")
-    settings = (__version__, options.single_pass, options.keep_html, options.marks)
-    h.update(repr(settings).encode())
-    h.update(os.environ.get("SOURCE_DATE_EPOCH", "").encode())
-    return h.hexdigest()
+        name = resolved.relative_to(root).as_posix() if resolved.is_relative_to(root) else path
+        inputs[str(name)] = file_digest(path)
+    return inputs
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes, or "" when there is no such file."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except (FileNotFoundError, IsADirectoryError):
+        return ""
+
+
+def build_settings(options: BuildOptions) -> str:
+    """What, besides the input files, changes the outputs: magbuilder's version, the options
+    that shape them and ``SOURCE_DATE_EPOCH``."""
+    chosen = (options.single_pass, options.keep_html, options.marks, options.preview)
+    return repr((__version__, *chosen, os.environ.get("SOURCE_DATE_EPOCH", "")))
+
+
+def inputs_digest(inputs: dict[str, str], settings: str) -> str:
+    """One digest of the input files and the settings (the nothing-changed shortcut's key)."""
+    blob = "\n".join(f"{name}\0{digest}" for name, digest in sorted(inputs.items()))
+    return hashlib.sha256(f"{blob}\n{settings}".encode()).hexdigest()
 
 
 def metadata_date(issue: Issue) -> dt.datetime:
@@ -97,91 +121,142 @@ def metadata_date(issue: Issue) -> dt.datetime:
 
 
 def build_issue(
-    manifest_path: Path | str, out: Path | str = "build", options: BuildOptions | None = None
+    manifest_path: Path | str,
+    out: Path | str = "build",
+    options: BuildOptions | None = None,
+    *,
+    pool=None,  # noqa: ANN001 - a render.workers.WorkerPool to reuse (the preview's)
+    progress: Callable[[str, str], None] | None = None,
 ) -> BuildResult:
     """Build one issue's magazine (print and screen PDFs) and newsletter (HTML, text, MIME).
 
     Nothing is written unless every output rendered and the print file passed preflight.
-    When no input changed since the last build, nothing is done at all.
+    When no input changed since the last build, nothing is done at all. The layout runs in
+    ``pool``'s warm workers (a pool is made for the build if none is given); ``progress``
+    hears ``("laying out" | "laid out", what)``, what being a review's title in quotes, "the
+    contents", "the running heads" or "the front matter".
     """
+    from .manifest import load_issue
     from .render.layout import Layout  # light: the build asks for fonts before deciding
     from .render.stack import text_stack
 
+    started = time.perf_counter()
     options = options or BuildOptions()
     issue = load_issue(manifest_path)
     out_dir = Path(out) / issue.id
     layout = Layout(issue.layouts_dir, issue.manifest.layout)
     stack = text_stack(layout)
-    digest = inputs_digest(issue, options)
+    inputs, settings = issue_inputs(issue), build_settings(options)
+    digest = inputs_digest(inputs, settings)
     previous = Stamp.read(out_dir)
     if not options.force and previous and previous.current(out_dir, digest, stack):
         files = {name: out_dir / name for name in previous.files}
         return BuildResult(issue=issue, out_dir=out_dir, files=files, up_to_date=True)
-    warnings = _undrawable(issue, layout)
 
-    cache = Path(out) / ".cache"
+    from .render.workers import WorkerPool, warm_up
 
-    from concurrent.futures import ProcessPoolExecutor
+    warm_up()  # the fork server imports WeasyPrint while this process reads and renders HTML
+    if progress is not None:
+        progress = _naming_parts(issue, progress)
+    stages = {"read": time.perf_counter() - started}
+    with nullcontext(pool) if pool else WorkerPool(options.jobs) as workers:
+        outputs, base, stats, warnings = _make(
+            issue, layout, Path(out), options, stack, workers, progress, stages
+        )
+        written = time.perf_counter()
+        checked = None
+        if options.preflight and not options.preview:  # a worker checks while files are written
+            checked = workers.submit(_preflight, issue, outputs["magazine.pdf"])
+        starts, pages = _openings(base, issue)
+        stamp = Stamp(
+            digest=digest,
+            inputs=inputs,
+            settings=settings,
+            stack=stack,
+            files=sorted(outputs),
+            pages=pages,
+            starts=starts,
+            titles={review.slug: review.title for review in issue.reviews},
+        )
 
-    from .render.chunks import SerialExecutor
-    from .render.email import render_newsletter
-    from .render.message import preview_message
+        def check(staged: Path) -> None:
+            if checked is not None:
+                for warning in checked.result():
+                    log.warning("%s", warning)
+                    warnings.append(warning)
 
-    # The newsletter (and its image resizing) is independent of the magazine: render it in a
-    # side process while the magazine is laid out.
-    parallel = (options.jobs or os.cpu_count() or 1) > 1
-    with ProcessPoolExecutor(1) if parallel else SerialExecutor() as side:
-        email = side.submit(render_newsletter, issue, layout, image_cache=cache / "email-images")
-        base, laid_out, cached = _render_magazine(issue, layout, cache, options, stack)
-        print_pdf, screen_pdf = _finish(issue, layout, base, options, cache / "images", stack)
-        newsletter = email.result()
-    html, text = newsletter.personalised()
-    outputs = {
-        "magazine.pdf": print_pdf,
-        "magazine-screen.pdf": screen_pdf,
-        "newsletter.html": html.encode("utf-8"),
-        "newsletter.txt": text.encode("utf-8"),
-        "newsletter.eml": preview_message(issue, newsletter).as_bytes(),
-        **{f"images/{name}": data for name, data in newsletter.images.items()},
-    }
-    if options.keep_html:
-        outputs["magazine.html"] = _standalone_html(issue, layout).encode("utf-8")
-    starts, pages = _openings(base, issue)
-    stamp = Stamp(
-        digest=digest,
-        stack=stack,
-        files=sorted(outputs),
-        pages=pages,
-        starts=starts,
-        titles={review.slug: review.title for review in issue.reviews},
-    )
-
-    def check(staged: Path) -> None:
-        if options.preflight:
-            warnings.extend(_preflight(issue, staged / "magazine.pdf"))
-
-    ours = set(previous.files) if previous else set()
-    replace_folder(out_dir, {**outputs, STAMP: stamp.to_bytes()}, ours=ours, check=check)
+        ours = set(previous.files) if previous else set()
+        replace_folder(out_dir, {**outputs, STAMP: stamp.to_bytes()}, ours=ours, check=check)
+        stages["write"] = time.perf_counter() - written
     return BuildResult(
         issue=issue,
         out_dir=out_dir,
         files={name: out_dir / name for name in outputs},
-        laid_out=laid_out,
-        cached=cached,
+        laid_out=stats.laid_out,
+        cached=stats.cached,
         warnings=warnings,
         drift=drift(issue.id, previous, stamp),
+        page_keys=stats.page_keys,
+        stages={name: round(seconds, 3) for name, seconds in stages.items()},
     )
 
 
-def _undrawable(issue: Issue, layout) -> list[str]:  # noqa: ANN001 - render.env.Layout
-    """Warnings for text no font of the layout can draw (``magbuilder check`` says it first)."""
-    from .render.fonts import undrawable_text
+def _naming_parts(issue: Issue, progress: Callable[[str, str], None]) -> Callable[[str, str], None]:
+    """``progress`` told what a person calls each part, not its slug."""
+    names = {r.slug: f"'{r.title}'" for r in issue.reviews}
+    names.update({"front": "the contents", "front-count": "the front matter"})
+    return lambda event, part: progress(event, names.get(part, part.replace("-", " ")))
 
+
+def _make(
+    issue: Issue,
+    layout,  # noqa: ANN001 - render.layout.Layout
+    out: Path,
+    options: BuildOptions,
+    stack,  # noqa: ANN001 - render.stack.TextStack
+    pool,  # noqa: ANN001 - render.workers.WorkerPool
+    progress: Callable[[str, str], None] | None,
+    stages: dict[str, float],
+):  # noqa: ANN202 - (outputs, the laid-out base PDF, ChunkStats, warnings)
+    """Every output in memory: the newsletter renders in a thread of this process while the
+    workers lay out the magazine; the screen file is finished in a worker meanwhile the print
+    file is finished here."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .render.email import render_newsletter
+    from .render.fonts import undrawable_text
+    from .render.message import preview_message
+
+    cache = options.cache or out / ".cache"
     files = [issue.manifest_path, *(review.path for review in issue.reviews)]
-    findings = undrawable_text(layout, files, issue.root)
-    for finding in findings:
-        log.warning("%s", finding.__class__(finding.path, finding.line, finding.message, "warning"))
-    return [str(f) for f in findings]
+    with ThreadPoolExecutor(1) as side:
+        email = side.submit(render_newsletter, issue, layout, image_cache=cache / "email-images")
+        mark = time.perf_counter()
+        base, stats = _render_magazine(issue, layout, cache, options, stack, pool, progress)
+        stages["lay out"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+        # Every font's character map, read by a worker while the PDFs are finished.
+        undrawable = pool.submit(undrawable_text, layout, files, issue.root)
+        pdfs = _finish(issue, layout, base, options, cache / "images", stack, pool)
+        newsletter = email.result()
+        stages["finish"] = time.perf_counter() - mark
+    warnings = []
+    for finding in undrawable.result():  # `magbuilder check` says it first, as an error
+        warning = finding.__class__(finding.path, finding.line, finding.message, "warning")
+        log.warning("%s", warning)
+        warnings.append(str(warning))
+    html, text = newsletter.personalised()
+    outputs = {
+        **pdfs,
+        "newsletter.html": html.encode("utf-8"),
+        "newsletter.txt": text.encode("utf-8"),
+        **{f"images/{name}": data for name, data in newsletter.images.items()},
+    }
+    if not options.preview:
+        outputs["newsletter.eml"] = preview_message(issue, newsletter).as_bytes()
+    if options.keep_html:
+        outputs["magazine.html"] = _standalone_html(issue, layout).encode("utf-8")
+    return outputs, base, stats, warnings
 
 
 def _openings(pdf: bytes, issue: Issue) -> tuple[dict[str, int], int]:
@@ -198,18 +273,28 @@ def _render_magazine(
     cache: Path,
     options: BuildOptions,
     stack,  # noqa: ANN001 - render.stack.TextStack
-) -> tuple[bytes, list[str], list[str]]:
+    pool,  # noqa: ANN001 - render.workers.WorkerPool
+    progress: Callable[[str, str], None] | None,
+):  # noqa: ANN202 - (the tagged base PDF, ChunkStats)
     """The tagged base PDF, laid out in chunks (default) or in a single pass."""
+    from .render.chunks import ChunkStats, render_chunked
+
     if options.single_pass:
-        from .render.pdf import render_pdf
+        from .render.magazine import WHOLE
+        from .render.workers import lay_out_part
 
-        return render_pdf(issue, layout), ["whole magazine"], []
-    from .render.chunks import render_chunked
-
-    pdf, stats = render_chunked(
-        issue, layout, cache / "chunks", jobs=options.jobs, force=options.force, stack=stack
+        return pool.submit(lay_out_part, issue, layout, WHOLE).result(), ChunkStats(
+            laid_out=["whole magazine"]
+        )
+    return render_chunked(
+        issue,
+        layout,
+        cache / "chunks",
+        pool=pool,
+        force=options.force,
+        progress=progress,
+        stack=stack,
     )
-    return pdf, stats.laid_out, stats.cached
 
 
 def _finish(
@@ -219,43 +304,39 @@ def _finish(
     options: BuildOptions,
     image_cache: Path,
     stack,  # noqa: ANN001 - render.stack.TextStack
-) -> tuple[bytes, bytes]:
+    pool,  # noqa: ANN001 - render.workers.WorkerPool
+) -> dict[str, bytes]:
     """The printer's PDF/X-4 file and the reader's screen file, from one laid-out document.
 
-    The two are independent: the screen file is made in a second process meanwhile.
+    The two are independent: the screen file is made by a worker meanwhile. A preview makes
+    the screen file only.
     """
-    from concurrent.futures import ProcessPoolExecutor
-
-    from .render.chunks import SerialExecutor
     from .render.finish import finish_print, finish_screen
 
+    date = metadata_date(issue)
+    screen = pool.submit(
+        finish_screen, base, cache=image_cache, metadata_date=date, text_stack=stack
+    )
+    if options.preview:
+        return {"magazine-screen.pdf": screen.result()}
     spec = issue.manifest.print
     cmyk, srgb = layout.find(CMYK_PROFILE), layout.find(SRGB_PROFILE)
     if cmyk is None or srgb is None:
         raise RenderError(
             f"the layout has no colour profiles: add {CMYK_PROFILE} and {SRGB_PROFILE}"
         )
-    parallel = (options.jobs or os.cpu_count() or 1) > 1
-    with ProcessPoolExecutor(1) if parallel else SerialExecutor() as pool:
-        screen = pool.submit(
-            finish_screen,
-            base,
-            cache=image_cache,
-            metadata_date=metadata_date(issue),
-            text_stack=stack,
-        )
-        # Sheets have two sides (saddle-stitched: four pages): blank pages close the print file.
-        printed = finish_print(
-            pad_pages(base, 4 if spec.binding == "saddle" else 2),
-            icc_profile=cmyk,
-            srgb_profile=srgb,
-            output_condition=spec.output_condition,
-            marks=spec.marks if options.marks is None else options.marks,
-            metadata_date=metadata_date(issue),
-            cache=image_cache,
-            text_stack=stack,
-        )
-        return printed, screen.result()
+    # Sheets have two sides (saddle-stitched: four pages): blank pages close the print file.
+    printed = finish_print(
+        pad_pages(base, 4 if spec.binding == "saddle" else 2),
+        icc_profile=cmyk,
+        srgb_profile=srgb,
+        output_condition=spec.output_condition,
+        marks=spec.marks if options.marks is None else options.marks,
+        metadata_date=date,
+        cache=image_cache,
+        text_stack=stack,
+    )
+    return {"magazine.pdf": printed, "magazine-screen.pdf": screen.result()}
 
 
 def pad_pages(pdf: bytes, multiple: int) -> bytes:
@@ -280,28 +361,25 @@ def pad_pages(pdf: bytes, multiple: int) -> bytes:
         return out.getvalue()
 
 
-def _preflight(issue: Issue, pdf: Path) -> list[str]:
-    """Preflight the staged print file: errors stop the build, warnings are returned."""
+def _preflight(issue: Issue, pdf: bytes) -> list[str]:
+    """Preflight the print file: errors stop the build, warnings are returned."""
     from .preflight import preflight
 
     findings = preflight(
         pdf,
         saddle_stitched=issue.manifest.print.binding == "saddle",
         min_bleed_mm=issue.manifest.print.bleed,
+        name=f"{issue.id}/magazine.pdf",
     )
-    shown = [f.__class__(f"{issue.id}/magazine.pdf", None, f.message, f.level) for f in findings]
-    errors = [f for f in shown if f.level == "error"]
+    errors = [f for f in findings if f.level == "error"]
     if errors:
         raise RenderError("preflight failed", errors)
-    for finding in shown:
-        if finding.level == "warning":
-            log.warning("%s", finding)
-    return [str(f) for f in shown if f.level == "warning"]
+    return [str(f) for f in findings if f.level == "warning"]
 
 
 def _standalone_html(issue: Issue, layout) -> str:  # noqa: ANN001
     """The whole magazine as one HTML file that WeasyPrint lays out to the same pages."""
-    from .render.pdf import magazine_html
+    from .render.magazine import magazine_html
 
     html = magazine_html(issue, layout)
     base = f'<base href="{issue.content_dir.resolve().as_uri()}/">'

@@ -77,7 +77,9 @@ def build(
     Reviews are laid out in parallel and cached: a rebuild lays out only what changed, and a
     build with nothing changed does nothing.
     """
-    from .build import BuildOptions, build_issue
+    from .build import BuildOptions, build_issue, build_settings
+    from .render.workers import warm_up
+    from .stamp import up_to_date
 
     if build_all:
         manifests = tuple(sorted(Path("issues").glob("*.yaml")))
@@ -93,6 +95,11 @@ def build(
     )
     failed: list[MagbuilderError] = []
     for manifest in manifests:
+        # Nothing changed since the last build: say so without reading the issue at all.
+        if not force and (done := up_to_date(manifest, out, build_settings(options))):
+            click.echo(f"{done}: up to date, nothing to lay out")
+            continue
+        warm_up()  # the workers import WeasyPrint while this process reads the issue
         try:
             result = build_issue(manifest, out, options)
         except MagbuilderError as exc:

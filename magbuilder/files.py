@@ -69,7 +69,8 @@ def replace_folder(
         try:
             os.chmod(staged, 0o777 & ~_umask())
             for name, data in files.items():
-                _write_synced(staged / name, data)
+                if not _same_as(folder / name, data, staged / name):
+                    _write_synced(staged / name, data)
             if folder.is_dir():
                 _carry_over(folder, staged, set(files) | set(ours))
             _sync_dir(staged)
@@ -118,6 +119,19 @@ def recover(folder: Path) -> None:
             shutil.rmtree(aside, ignore_errors=True)
     for leftover in parent.glob(f".{glob.escape(folder.name)}.new-*"):
         shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _same_as(old: Path, data: bytes, new: Path) -> bool:
+    """Link ``new`` to ``old`` when ``old`` already holds exactly ``data`` (a rebuild rewrites
+    most outputs unchanged: images above all); False when it does not, or cannot be linked."""
+    try:
+        if old.is_symlink() or old.stat().st_size != len(data) or old.read_bytes() != data:
+            return False
+        new.parent.mkdir(parents=True, exist_ok=True)
+        os.link(old, new)
+    except OSError:
+        return False
+    return True
 
 
 def _write_synced(path: Path, data: bytes) -> None:

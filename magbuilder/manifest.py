@@ -6,34 +6,16 @@ and reported at once, each as ``path:line: message``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from .content import Issue, Manifest, Review, Section
 from .errors import Finding, InputError
+from .paths import CONFIG_NAME, find_root, shown
 from .store import media_problem, read_review, review_slugs
 from .validation import did_you_mean, validate
 from .yamlpos import Positions, load_yaml
-
-CONFIG_NAME = "magbuilder.yaml"
-
-
-def find_root(manifest_path: Path) -> Path:
-    """The project folder: the manifest's nearest parent holding magbuilder.yaml or content/."""
-    for folder in manifest_path.resolve().parents:
-        if (folder / CONFIG_NAME).is_file() or (folder / "content").is_dir():
-            return folder
-    return manifest_path.resolve().parent
-
-
-def shown(path: Path, root: Path) -> str:
-    """A path as the user should see it: relative to the project folder when inside it."""
-    try:
-        return path.resolve().relative_to(root).as_posix()
-    except ValueError:
-        return os.fspath(path)
 
 
 def _read_yaml(path: Path, root: Path) -> tuple[Any, Positions]:

@@ -7,6 +7,7 @@ Each problem is one :class:`~magbuilder.errors.Finding` (``line`` None, message 
 
 from __future__ import annotations
 
+import io
 import math
 import re
 from collections import Counter
@@ -40,12 +41,13 @@ class _Report:
 
 
 def preflight(
-    path: Path,
+    path: Path | bytes,
     *,
     saddle_stitched: bool = False,
     expect_pdfx: bool = True,
     min_bleed_mm: float = 3.0,
     screen: bool = False,
+    name: str | None = None,
 ) -> list[Finding]:
     """Check the PDF at ``path``; document-level findings first, then by page.
 
@@ -53,10 +55,11 @@ def preflight(
     intent (unless ``expect_pdfx`` is False), image resolution (warning below 300 ppi, error
     below 150), annotations on the sheet, transparency. ``screen``: a reader's file, so only
     fonts and images below 150 ppi. ``saddle_stitched``: the page count must be a multiple of 4.
+    ``path`` may be the file's bytes; findings name ``name`` (default: the path).
     """
-    report = _Report(path)
+    report = _Report(Path(name) if name else path if isinstance(path, Path) else Path("pdf"))
     try:
-        doc = pikepdf.open(path)
+        doc = pikepdf.open(io.BytesIO(path) if isinstance(path, bytes) else path)
     except pikepdf.PdfError as exc:
         report.add("error", f"not a readable PDF: {exc}")
         return report.findings

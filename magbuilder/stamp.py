@@ -8,11 +8,13 @@ text stack says so and lists what moved (``drift``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .render.stack import TextStack
+from .paths import find_root, layout_files
+from .render.stack import TextStack, library_versions
 
 STAMP = ".build-stamp.json"
 
@@ -24,6 +26,8 @@ class Stamp:
     digest: str
     stack: TextStack | None
     files: list[str]
+    inputs: dict[str, str] = field(default_factory=dict)  # file (from the project) → SHA-256
+    settings: str = ""  # see build.build_settings
     pages: int | None = None
     starts: dict[str, int] = field(default_factory=dict)  # review slug → its first page
     titles: dict[str, str] = field(default_factory=dict)  # review slug → its title
@@ -31,6 +35,8 @@ class Stamp:
     def to_bytes(self) -> bytes:
         data = {
             "digest": self.digest,
+            "settings": self.settings,
+            "inputs": self.inputs,
             "stack": self.stack.as_dict() if self.stack else None,
             "files": sorted(self.files),
             "pages": self.pages,
@@ -52,8 +58,11 @@ class Stamp:
         starts = data.get("starts") if isinstance(data.get("starts"), dict) else {}
         titles = data.get("titles") if isinstance(data.get("titles"), dict) else {}
         pages = data.get("pages")
+        inputs = data.get("inputs") if isinstance(data.get("inputs"), dict) else {}
         return cls(
             digest=data["digest"],
+            inputs={str(k): str(v) for k, v in inputs.items()},
+            settings=str(data.get("settings", "")),
             stack=TextStack.from_dict(data.get("stack")),
             files=[str(f) for f in files],
             pages=pages if isinstance(pages, int) else None,
@@ -68,6 +77,52 @@ class Stamp:
             and self.stack == stack
             and all((out_dir / name).is_file() for name in self.files)
         )
+
+
+def up_to_date(manifest_path: Path | str, out: Path | str, settings: str) -> Path | None:
+    """The output folder of an issue when nothing it was built from has changed, else None.
+
+    Every file the stamp records is read again and compared by digest, the layout folders must
+    hold the same files, the libraries must be the same, the outputs present and ``settings``
+    (``build.build_settings``) equal. Nothing is validated and no review is parsed, so that a
+    command with nothing to do returns at once; ``build_issue`` makes the full check.
+    """
+    import yaml
+
+    manifest_path = Path(manifest_path)
+    try:
+        data = yaml.load(manifest_path.read_bytes(), Loader=getattr(yaml, "CSafeLoader", None))
+    except Exception:  # anything wrong with it: the full build reports it with its line
+        return None
+    issue_id = data.get("id") if isinstance(data, dict) else None
+    if not isinstance(issue_id, str) or not issue_id or "/" in issue_id or issue_id[0] == ".":
+        return None
+    out_dir = Path(out) / issue_id
+    stamp = Stamp.read(out_dir)
+    if stamp is None or not stamp.inputs or stamp.settings != settings:
+        return None
+    if stamp.stack is None or stamp.stack.libraries != library_versions():
+        return None
+    root = find_root(manifest_path)
+    layouts = {name.split("/")[1] for name in stamp.inputs if name.startswith("layouts/")}
+    listed = {
+        path.relative_to(root).as_posix()
+        for name in layouts
+        for path in layout_files(root / "layouts" / name)
+    }
+    recorded = {name for name in stamp.inputs if name.startswith("layouts/")}
+    if listed != recorded:  # a file added to (or removed from) a layout
+        return None
+    for name, digest in stamp.inputs.items():
+        try:
+            current = hashlib.sha256((root / name).read_bytes()).hexdigest()
+        except (FileNotFoundError, IsADirectoryError):
+            current = ""
+        if current != digest:
+            return None
+    if not all((out_dir / name).is_file() for name in stamp.files):
+        return None
+    return out_dir
 
 
 def drift(issue_id: str, before: Stamp | None, after: Stamp) -> list[str]:

@@ -14,7 +14,7 @@ from .errors import Finding, InputError
 Loc = tuple[str | int, ...]
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser when built in
     """SafeLoader with YAML 1.2 booleans: only true/false, so ``lang: no`` stays Norwegian."""
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
@@ -98,9 +98,10 @@ def load_yaml(text: str, path: Path | str, line_offset: int = 0) -> tuple[Any, P
     ``line_offset`` shifts reported lines, for YAML embedded in a larger file (front matter).
     Raises InputError with the line of a syntax error.
     """
-    try:
-        node = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader) if node is not None else None
+    loader = _Loader(text)
+    try:  # one parse: the node tree gives the positions, then the data is built from it
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         raise InputError("YAML syntax error", [_syntax_finding(exc, path, line_offset)]) from None
     except yaml.reader.ReaderError as exc:  # a control character: the reader has no line marks
@@ -110,6 +111,8 @@ def load_yaml(text: str, path: Path | str, line_offset: int = 0) -> tuple[Any, P
         raise InputError("YAML error", [Finding(path, line, message)]) from None
     except yaml.YAMLError as exc:
         raise InputError("YAML error", [Finding(path, None, f"cannot read YAML: {exc}")]) from None
+    finally:
+        loader.dispose()
     lines: dict[Loc, int] = {}
     if node is not None:
         _walk(node, (), lines)

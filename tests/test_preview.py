@@ -154,3 +154,40 @@ def test_preview_rebuilds_on_save_and_shows_errors(preview, project, browser):
         wait_for("the fixed build", lambda: error() is None and "Borealis" not in email())
     finally:
         tab.close()
+
+
+def test_an_edit_swaps_only_the_changed_pages_without_reloading(preview, project, browser):
+    def version() -> int:
+        return json.loads(get(preview + "version")[2])["version"]
+
+    wait_for("the first build", lambda: version() >= 1)
+    stamp = project / "build/.preview/t-1/t-1/.build-stamp.json"
+    starts, pages = (json.loads(stamp.read_text())[k] for k in ("starts", "pages"))
+    tab = browser.new_page(viewport={"width": 1280, "height": 900})
+    tab.route("**/*", lambda r: r.continue_() if r.request.url.startswith(preview) else r.abort())
+    try:
+        tab.goto(preview, wait_until="load")
+        tab.evaluate("window.notReloaded = true")  # gone if the page reloads
+        sources = "() => [...document.querySelectorAll('#pages img')].map(i => i.src)"
+        before = tab.evaluate(sources)
+        assert len(before) == pages
+        # One word of review b's body: only b's pages (the last ones) may change.
+        review = project / "content/reviews/b.md"
+        review.write_text(review.read_text().replace("Word60 ", "Wordxx "), "utf-8")
+        tab.wait_for_function(
+            f"() => [...document.querySelectorAll('#pages img')].some((i, n) => i.src !== "
+            f"{json.dumps(before)}[n])",
+            timeout=TIMEOUT * 1000,
+        )
+        after = tab.evaluate(sources)
+        changed = [
+            n for n, (old, new) in enumerate(zip(before, after, strict=True), 1) if old != new
+        ]
+        assert changed == list(range(starts["b"], pages + 1))
+        assert tab.evaluate("window.notReloaded") is True
+        assert "redrawn" in tab.inner_text("#status")
+        for n in changed:  # the new images are there and are pictures of pages
+            status, kind, _ = get(preview + after[n - 1].removeprefix(preview))
+            assert (status, kind) == (200, "image/png")
+    finally:
+        tab.close()

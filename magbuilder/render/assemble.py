@@ -15,7 +15,7 @@ import pikepdf
 from pikepdf import Array, Dictionary, Name, NameTree, Pdf
 
 from ..content import Issue
-from .pdf import CHUNK_LINK
+from .magazine import CHUNK_LINK
 
 MM = 72 / 25.4
 

@@ -12,9 +12,8 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import os
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,9 +23,11 @@ from ..errors import Finding, MagbuilderError, RenderError
 from ..files import write_atomic
 from ..store import BODY_IMAGE
 from .assemble import ChunkPdf, assemble
-from .env import Layout, make_env, render_template
-from .pdf import Part, chunk_css, magazine_html, render_html, render_part, review_label
+from .env import make_env, render_template
+from .layout import Layout
+from .magazine import Part, chunk_css, magazine_html, review_label
 from .stack import TextStack, text_stack
+from .workers import WorkerPool, lay_out_html, lay_out_part
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class ChunkStats:
     cached: list[str] = field(default_factory=list)
     starts: dict[str, int] = field(default_factory=dict)
     pages: int = 0
+    page_keys: list[str] = field(default_factory=list)  # per page: what it is made from
 
 
 def _digest(*parts: bytes | str) -> str:
@@ -91,18 +93,6 @@ class ChunkCache:
         write_atomic(self.folder / f"{key}.pdf", data)
 
 
-# Worker processes are forked with the issue and layout already loaded.
-_WORKER: dict[str, object] = {}
-
-
-def _init_worker(issue: Issue, layout: Layout) -> None:
-    _WORKER.update(issue=issue, layout=layout)
-
-
-def _work(part: Part) -> bytes:
-    return render_part(_WORKER["issue"], _WORKER["layout"], part)  # type: ignore[arg-type]
-
-
 def _chunk_error(issue: Issue, name: str, exc: MagbuilderError) -> RenderError:
     """Say which review's chunk failed."""
     review = next((r for r in issue.reviews if r.slug == name), None)
@@ -142,21 +132,31 @@ def render_chunked(
     layout: Layout,
     cache_dir: Path,
     *,
+    pool: WorkerPool | None = None,
     jobs: int | None = None,
     force: bool = False,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[str, str], None] | None = None,
     stack: TextStack | None = None,
 ) -> tuple[bytes, ChunkStats]:
     """Lay out the magazine in chunks (in parallel, from cache where possible) and assemble it.
 
-    Chunks are cached by their inputs and the text stack (``stack``, else this process's):
-    a chunk laid out by another Pango or HarfBuzz is never reused.
+    Chunks are laid out by ``pool`` (a pool of ``jobs`` workers is made for the call if none is
+    given), longest first, no more at a time than there are workers; ``progress(event, part)``
+    hears ``"laying out"`` and ``"laid out"`` for each (a review's slug, ``front``, …). Chunks
+    are cached by their inputs and the text stack (``stack``, else this process's): a chunk
+    laid out by another Pango or HarfBuzz is never reused.
     """
+    if pool is None:
+        with WorkerPool(jobs) as own:
+            return render_chunked(
+                issue, layout, cache_dir, pool=own, force=force, progress=progress, stack=stack
+            )
     cache = ChunkCache(cache_dir)
     stats = ChunkStats()
     stack = stack or text_stack(layout)
     base = _digest(__version__, stack.id, _layout_digest(layout))
     reviews = issue.reviews
+    tell = progress or (lambda event, name: None)
 
     def key_for(part: Part) -> str:
         html = magazine_html(issue, layout, part)
@@ -164,39 +164,31 @@ def render_chunked(
         extra = "" if part.front else chunk_css(issue)
         return _digest(base, html, extra, _images_digest(issue, slugs))
 
-    review_parts = {
-        r.slug: Part(front=False, reviews=frozenset({r.slug}), chunked=True) for r in reviews
-    }
-    results: dict[str, bytes] = {}
-    keys = {slug: key_for(part) for slug, part in review_parts.items()}
+    parts = {r.slug: Part(front=False, reviews=frozenset({r.slug}), chunked=True) for r in reviews}
     numbers = {r.slug: PLACEHOLDER_PAGE for r in reviews}
-    placeholder = Part(reviews=frozenset(), page_numbers=numbers, chunked=True)
-    keys["front-count"] = key_for(placeholder)
-    todo: dict[str, Part] = {}
+    parts["front-count"] = Part(reviews=frozenset(), page_numbers=numbers, chunked=True)
+    keys = {name: key_for(part) for name, part in parts.items()}
+    results: dict[str, bytes] = {}
     for name, key in keys.items():
         cached = None if force else cache.get(key)
         if cached is not None:
             results[name] = cached
             stats.cached.append(name)
-        else:
-            todo[name] = review_parts.get(name, placeholder)
 
-    workers = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
+    # Longest first, so that no worker is left with a long chunk when the others are done.
+    cost = {r.slug: len(r.body) + (4000 if r.image else 0) for r in reviews}
+    cost["front-count"] = 10**9  # its page count is needed before the contents can be final
+    todo = sorted((n for n in parts if n not in results), key=lambda n: -cost[n])
     pending: dict[Future[bytes], str] = {}
-    executor = None
-    if todo:
-        executor = ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(issue, layout))
 
-    def submit(name: str, part: Part) -> None:
-        assert executor is not None
-        pending[executor.submit(_work, part)] = name
+    def submit(name: str) -> None:
+        tell("laying out", name)
+        pending[pool.submit(lay_out_part, issue, layout, parts[name])] = name
 
     try:
-        # The front matter's length is needed first; then reviews in reading order.
-        for name in ["front-count", *[r.slug for r in reviews]]:
-            if name in todo:
-                submit(name, todo[name])
-        while pending:
+        while todo or pending:
+            while todo and len(pending) < pool.size:
+                submit(todo.pop(0))
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
                 name = pending.pop(future)
@@ -206,43 +198,70 @@ def render_chunked(
                     raise _chunk_error(issue, name, exc) from None
                 cache.put(keys[name], results[name])
                 stats.laid_out.append(name)
-                if progress:
-                    progress(name)
+                tell("laid out", name)
     except BaseException:
-        if executor:
-            executor.shutdown(wait=False, cancel_futures=True)
+        for future in pending:
+            future.cancel()
         raise
-    if executor:
-        executor.shutdown()
 
     # Page numbers follow from the page counts; the contents is laid out with them, last,
-    # while the running heads (which need only the page numbers) are laid out beside it.
+    # beside the running heads (which need only the page numbers).
     counts = {r.slug: _page_count(results[r.slug]) for r in reviews}
     front_pages = _page_count(results["front-count"])
-    overlay: bytes | Future[bytes] | None = None
-    with ProcessPoolExecutor(1) if (jobs or os.cpu_count() or 1) > 1 else SerialExecutor() as side:
-        for _attempt in range(3):
-            starts, total = _starts(reviews, counts, front_pages)
-            overlay = _running_heads(issue, layout, cache, base, starts, total, stats, side)
-            final = Part(reviews=frozenset(), page_numbers=starts, chunked=True)
-            key = key_for(final)
-            front = None if force else cache.get(key)
-            if front is None:
-                front = render_part(issue, layout, final)
-                cache.put(key, front)
-                stats.laid_out.append("front")
-            else:
-                stats.cached.append("front")
-            if _page_count(front) == front_pages:
-                break
-            front_pages = _page_count(front)  # the numbers changed the contents' length: again
-        if isinstance(overlay, Future):
-            overlay = overlay.result()
-    assert isinstance(overlay, bytes)
+    for _attempt in range(3):
+        starts, total = _starts(reviews, counts, front_pages)
+        heads = _running_heads(issue, layout, cache, base, starts, total, stats, pool)
+        final = Part(reviews=frozenset(), page_numbers=starts, chunked=True)
+        key = key_for(final)
+        front = None if force else cache.get(key)
+        if front is None:
+            tell("laying out", "front")
+            front = _result(issue, "front", pool.submit(lay_out_part, issue, layout, final))
+            cache.put(key, front)
+            stats.laid_out.append("front")
+            tell("laid out", "front")
+        else:
+            stats.cached.append("front")
+        overlay = heads if isinstance(heads, bytes) else _result(issue, "running heads", heads)
+        if _page_count(front) == front_pages:
+            break
+        front_pages = _page_count(front)  # the numbers changed the contents' length: again
     chunks = [ChunkPdf(r.slug, results[r.slug]) for r in reviews]
     pdf, stats.starts = assemble(issue, front, chunks, overlay)
     stats.pages = total
+    stats.page_keys = _page_keys(issue, keys, key, front_pages, counts, starts, total)
     return pdf, stats
+
+
+def _page_keys(
+    issue: Issue,
+    keys: dict[str, str],
+    front_key: str,
+    front_pages: int,
+    counts: dict[str, int],
+    starts: dict[str, int],
+    total: int,
+) -> list[str]:
+    """A key per page that changes whenever what is printed on the page may change: the part
+    it comes from and its place in it, its number, and the running-head strings in force."""
+    made_of = [(front_key, i) for i in range(front_pages)]
+    for review in issue.reviews:
+        made_of += [(keys[review.slug], i) for i in range(counts[review.slug])]
+    strings: dict[str, str] = {}
+    page_keys = []
+    for number, (part, (key, index)) in enumerate(
+        zip(_overlay_pages(issue, starts, total), made_of, strict=True), start=1
+    ):
+        strings.update({name: value for name, value in part.items() if value})
+        page_keys.append(_digest(key, str(index), str(number), repr(sorted(strings.items())))[:16])
+    return page_keys
+
+
+def _result(issue: Issue, name: str, future: Future[bytes]) -> bytes:
+    try:
+        return future.result()
+    except MagbuilderError as exc:
+        raise _chunk_error(issue, name, exc) from None
 
 
 def _starts(reviews: list, counts: dict[str, int], front_pages: int) -> tuple[dict[str, int], int]:
@@ -254,25 +273,6 @@ def _starts(reviews: list, counts: dict[str, int], front_pages: int) -> tuple[di
     return starts, page - 1
 
 
-class SerialExecutor:
-    """An executor stand-in that runs each call at once (one core, or ``--jobs 1``)."""
-
-    def __enter__(self) -> SerialExecutor:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def submit(self, fn, *args, **kwargs):  # noqa: ANN001, ANN202
-        future: Future = Future()
-        future.set_result(fn(*args, **kwargs))
-        return future
-
-
-def _render_html_pdf(issue: Issue, layout: Layout, html: str) -> bytes:
-    return render_html(issue, layout, html).write_pdf()
-
-
 def _running_heads(
     issue: Issue,
     layout: Layout,
@@ -281,9 +281,9 @@ def _running_heads(
     starts: dict[str, int],
     total: int,
     stats: ChunkStats,
-    side,  # noqa: ANN001 - an executor for the layout
+    pool: WorkerPool,
 ) -> bytes | Future[bytes]:
-    """The running heads and folios of every page: from cache, or being laid out on ``side``."""
+    """The running heads and folios of every page: from cache, or being laid out by ``pool``."""
     pages = _overlay_pages(issue, starts, total)
     html = render_template(
         make_env(layout), "print/running-heads.html.j2", issue=issue, pages=pages
@@ -293,7 +293,7 @@ def _running_heads(
     if cached is not None:
         stats.cached.append("running-heads")
         return cached
-    future = side.submit(_render_html_pdf, issue, layout, html)
+    future = pool.submit(lay_out_html, issue, layout, html)
     future.add_done_callback(lambda f: f.exception() or cache.put(key, f.result()))
     stats.laid_out.append("running-heads")
     return future

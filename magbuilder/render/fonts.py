@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 from ..errors import Finding, RenderError
-from ..manifest import shown
+from ..paths import shown
 
 if TYPE_CHECKING:
     from .layout import Layout

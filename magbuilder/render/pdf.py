@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import mimetypes
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -18,33 +17,13 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from ..content import Issue, Review
 from ..errors import Finding, RenderError
-from .env import Layout, make_env, render_template
+from ..manifest import shown
 from .fonts import font_configuration
-from .images import RASTER_SUFFIXES, UnreadableImage, decoded_size, header_size
+from .images import RASTER_SUFFIXES, UnreadableImage, decoded_size
+from .layout import Layout
+from .magazine import WHOLE, Part, chunk_css, magazine_html, review_label
 
 log = logging.getLogger(__name__)
-
-CHUNK_LINK = "magbuilder:"  # contents links in a chunked build, resolved when pages are assembled
-PRINT_TEMPLATE = "print/magazine.html.j2"
-
-
-@dataclass(frozen=True)
-class Part:
-    """Which part of the magazine to lay out, and how the contents refers to the reviews."""
-
-    front: bool = True
-    reviews: frozenset[str] | None = None  # None: every review
-    page_numbers: dict[str, int] | None = None  # final numbers for the contents, when known
-    chunked: bool = False  # part of a chunked build: links by name; reviews without margin boxes
-
-    def includes(self, slug: str) -> bool:
-        return self.reviews is None or slug in self.reviews
-
-    def link(self, slug: str) -> str:
-        return f"{CHUNK_LINK}review-{slug}" if self.chunked else f"#review-{slug}"
-
-
-WHOLE = Part()
 
 
 class SandboxFetcher(URLFetcher):
@@ -123,48 +102,6 @@ def normalise(url: str) -> str:
     return f"file://{parts.netloc}/{parts.path}{query}{fragment}"
 
 
-def image_pixels(content_dir: Path, src: str) -> tuple[int, int]:
-    """Width and height in pixels of an image under ``content/`` (for layout decisions).
-
-    Only the header is read: the fetcher decodes every image it serves in full.
-    """
-    path = content_dir / src
-    try:
-        return header_size(path)
-    except OSError as exc:
-        why = f"cannot read image: {exc.strerror or exc}"
-    except UnreadableImage as exc:
-        why = f"cannot decode image: {exc}"
-    raise RenderError(f"content/{src}: {why}", [Finding(f"content/{src}", None, why)])
-
-
-def magazine_html(issue: Issue, layout: Layout, part: Part = WHOLE) -> str:
-    """The magazine (or a part of it) as one HTML document."""
-    return render_template(
-        make_env(layout),
-        PRINT_TEMPLATE,
-        issue=issue,
-        part=part,
-        pixels=lambda src: image_pixels(issue.content_dir, src),
-    )
-
-
-def chunk_css(issue: Issue) -> str:
-    """For a standalone part: the same text width on every page, no margin boxes.
-
-    Left and right pages differ only in where the text block sits (inside/outside margins) and
-    in their running heads; the assembler shifts each page into place and adds the heads.
-    """
-    g = issue.manifest.print.margins
-    side = (g.inside + g.outside) / 2
-    boxes = " ".join(
-        f"@{box} {{ content: none !important; }}"
-        for box in ("top-left", "top-center", "top-right", "bottom-left", "bottom-right")
-    )
-    sides = f"margin-left: {side}mm !important; margin-right: {side}mm !important;"
-    return "".join(f"@page :{kind} {{ {sides} {boxes} }}\n" for kind in ("left", "right"))
-
-
 class _AlreadyReported(logging.Filter):
     """Drops WeasyPrint's own lines about files the fetcher refused or could not read: the build
     reports each of those once, at the file and line that refer to it."""
@@ -206,18 +143,6 @@ def render_html(issue: Issue, layout: Layout, html: str, extra_css: str = ""):  
     return document
 
 
-def review_label(issue: Issue, review: Review) -> str:
-    """How errors name a review: ``review 'slug' (content/reviews/slug.md)``."""
-    return f"review '{review.slug}' ({_shown(review.path, issue.root)})"
-
-
-def _shown(path: Path, root: Path) -> str:
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return str(path)
-
-
 # src="…", href='…', url(…), Markdown ](…) and YAML image:/src: — how files name resources.
 _REFERENCE = re.compile(
     r"(?:src|href)\s*=\s*[\"']([^\"']*)[\"']|url\(\s*[\"']?([^\"')\s]+)|\]\(\s*<?([^)\s>]+)"
@@ -246,7 +171,7 @@ def _referrer(
             for match in _REFERENCE.finditer(line):
                 ref = next((g for g in match.groups() if g), "")
                 if ref and normalise(urljoin(against, ref.strip())) == url:
-                    return _shown(path, issue.root), number, review
+                    return shown(path, issue.root.resolve()), number, review
     return "magazine", None, None
 
 
@@ -264,11 +189,11 @@ def _fetch_findings(
         for url in dict.fromkeys(fetcher.refused)
     ]
     for url in dict.fromkeys(fetcher.missing):
-        shown = _shown(Path(unquote(urlsplit(url).path)), issue.root)
-        problems.append((url, f"{shown} not found: add the file or correct the reference"))
+        where = shown(Path(unquote(urlsplit(url).path)), issue.root.resolve())
+        problems.append((url, f"{where} not found: add the file or correct the reference"))
     for url, why in fetcher.broken.items():
-        shown = _shown(Path(unquote(urlsplit(url).path)), issue.root)
-        problems.append((url, f"cannot decode image {shown}: {why}"))
+        where = shown(Path(unquote(urlsplit(url).path)), issue.root.resolve())
+        problems.append((url, f"cannot decode image {where}: {why}"))
     findings = []
     for url, message in problems:
         path, line, review = _referrer(issue, layout, html, url)

@@ -1,0 +1,87 @@
+"""The magazine as HTML: the print template rendered for the whole issue or for one part.
+
+Nothing here imports WeasyPrint: the build decides what to lay out (and whether anything needs
+laying out at all) from this HTML, and hands the layout itself to ``render/pdf.py`` in worker
+processes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..content import Issue, Review
+from ..errors import Finding, RenderError
+from ..manifest import shown
+from .env import make_env, render_template
+from .images import UnreadableImage, header_size
+from .layout import Layout
+
+CHUNK_LINK = "magbuilder:"  # contents links in a chunked build, resolved when pages are assembled
+PRINT_TEMPLATE = "print/magazine.html.j2"
+
+
+@dataclass(frozen=True)
+class Part:
+    """Which part of the magazine to lay out, and how the contents refers to the reviews."""
+
+    front: bool = True
+    reviews: frozenset[str] | None = None  # None: every review
+    page_numbers: dict[str, int] | None = None  # final numbers for the contents, when known
+    chunked: bool = False  # part of a chunked build: links by name; reviews without margin boxes
+
+    def includes(self, slug: str) -> bool:
+        return self.reviews is None or slug in self.reviews
+
+    def link(self, slug: str) -> str:
+        return f"{CHUNK_LINK}review-{slug}" if self.chunked else f"#review-{slug}"
+
+
+WHOLE = Part()
+
+
+def image_pixels(content_dir: Path, src: str) -> tuple[int, int]:
+    """Width and height in pixels of an image under ``content/`` (for layout decisions).
+
+    Only the header is read: the fetcher decodes every image it serves in full.
+    """
+    path = content_dir / src
+    try:
+        return header_size(path)
+    except OSError as exc:
+        why = f"cannot read image: {exc.strerror or exc}"
+    except UnreadableImage as exc:
+        why = f"cannot decode image: {exc}"
+    raise RenderError(f"content/{src}: {why}", [Finding(f"content/{src}", None, why)])
+
+
+def magazine_html(issue: Issue, layout: Layout, part: Part = WHOLE) -> str:
+    """The magazine (or a part of it) as one HTML document."""
+    return render_template(
+        make_env(layout),
+        PRINT_TEMPLATE,
+        issue=issue,
+        part=part,
+        pixels=lambda src: image_pixels(issue.content_dir, src),
+    )
+
+
+def chunk_css(issue: Issue) -> str:
+    """For a standalone part: the same text width on every page, no margin boxes.
+
+    Left and right pages differ only in where the text block sits (inside/outside margins) and
+    in their running heads; the assembler shifts each page into place and adds the heads.
+    """
+    g = issue.manifest.print.margins
+    side = (g.inside + g.outside) / 2
+    boxes = " ".join(
+        f"@{box} {{ content: none !important; }}"
+        for box in ("top-left", "top-center", "top-right", "bottom-left", "bottom-right")
+    )
+    sides = f"margin-left: {side}mm !important; margin-right: {side}mm !important;"
+    return "".join(f"@page :{kind} {{ {sides} {boxes} }}\n" for kind in ("left", "right"))
+
+
+def review_label(issue: Issue, review: Review) -> str:
+    """How errors name a review: ``review 'slug' (content/reviews/slug.md)``."""
+    return f"review '{review.slug}' ({shown(review.path, issue.root.resolve())})"
