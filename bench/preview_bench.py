@@ -109,8 +109,9 @@ def main() -> None:
         for n in range(1, saves + 1):
             review = reviews[n % len(reviews)]
             text = review.read_text()
-            # One word of the body changes, and no page count does: a typical correction.
-            review.write_text(text.replace(" the ", f" the{'.' * (n % 3)} ", 1), "utf-8")
+            # One word of the body changes (never back to a text laid out before), and no page
+            # count does: a typical correction.
+            review.write_text(text.replace(" the ", f" th{n:03d} ", 1), "utf-8")
             saved = time.monotonic()
             arrived, event = events.wait(n + 1)
             if event["error"]:

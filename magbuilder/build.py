@@ -232,12 +232,12 @@ def _make(
     with ThreadPoolExecutor(1) as side:
         email = side.submit(render_newsletter, issue, layout, image_cache=cache / "email-images")
         mark = time.perf_counter()
-        base, stats = _render_magazine(issue, layout, cache, options, stack, pool, progress)
+        laid_out, stats = _render_magazine(issue, layout, cache, options, stack, pool, progress)
         stages["lay out"] = time.perf_counter() - mark
         mark = time.perf_counter()
         # Every font's character map, read by a worker while the PDFs are finished.
         undrawable = pool.submit(undrawable_text, layout, files, issue.root)
-        pdfs = _finish(issue, layout, base, options, cache / "images", stack, pool)
+        pdfs = _finish(issue, layout, laid_out, options, stack, pool)
         newsletter = email.result()
         stages["finish"] = time.perf_counter() - mark
     warnings = []
@@ -256,7 +256,7 @@ def _make(
         outputs["newsletter.eml"] = preview_message(issue, newsletter).as_bytes()
     if options.keep_html:
         outputs["magazine.html"] = _standalone_html(issue, layout).encode("utf-8")
-    return outputs, base, stats, warnings
+    return outputs, laid_out["screen"], stats, warnings
 
 
 def _openings(pdf: bytes, issue: Issue) -> tuple[dict[str, int], int]:
@@ -275,21 +275,24 @@ def _render_magazine(
     stack,  # noqa: ANN001 - render.stack.TextStack
     pool,  # noqa: ANN001 - render.workers.WorkerPool
     progress: Callable[[str, str], None] | None,
-):  # noqa: ANN202 - (the tagged base PDF, ChunkStats)
-    """The tagged base PDF, laid out in chunks (default) or in a single pass."""
-    from .render.chunks import ChunkStats, render_chunked
+):  # noqa: ANN202 - ({"print": PDF, "screen": PDF}, ChunkStats)
+    """The magazine laid out, in chunks (default) or in a single pass, once with its images
+    ready for print and once for the screen (a preview: for the screen only)."""
+    from .render.chunks import ChunkStats, lay_out_chunked
 
+    media = ("screen",) if options.preview else ("print", "screen")
     if options.single_pass:
         from .render.magazine import WHOLE
-        from .render.workers import lay_out_part
+        from .render.workers import lay_out_prepared
 
-        return pool.submit(lay_out_part, issue, layout, WHOLE).result(), ChunkStats(
-            laid_out=["whole magazine"]
-        )
-    return render_chunked(
+        made = pool.submit(lay_out_prepared, issue, layout, WHOLE, media, cache / "images")
+        return made.result(), ChunkStats(laid_out=["whole magazine"])
+    return lay_out_chunked(
         issue,
         layout,
         cache / "chunks",
+        media=media,
+        image_cache=cache / "images",
         pool=pool,
         force=options.force,
         progress=progress,
@@ -300,13 +303,13 @@ def _render_magazine(
 def _finish(
     issue: Issue,
     layout,  # noqa: ANN001
-    base: bytes,
+    laid_out: dict[str, bytes],
     options: BuildOptions,
-    image_cache: Path,
     stack,  # noqa: ANN001 - render.stack.TextStack
     pool,  # noqa: ANN001 - render.workers.WorkerPool
 ) -> dict[str, bytes]:
-    """The printer's PDF/X-4 file and the reader's screen file, from one laid-out document.
+    """The printer's PDF/X-4 file and the reader's screen file, from the laid-out magazine
+    (images already resampled for each).
 
     The two are independent: the screen file is made by a worker meanwhile. A preview makes
     the screen file only.
@@ -315,7 +318,7 @@ def _finish(
 
     date = metadata_date(issue)
     screen = pool.submit(
-        finish_screen, base, cache=image_cache, metadata_date=date, text_stack=stack
+        finish_screen, laid_out["screen"], metadata_date=date, text_stack=stack, images_ready=True
     )
     if options.preview:
         return {"magazine-screen.pdf": screen.result()}
@@ -327,14 +330,14 @@ def _finish(
         )
     # Sheets have two sides (saddle-stitched: four pages): blank pages close the print file.
     printed = finish_print(
-        pad_pages(base, 4 if spec.binding == "saddle" else 2),
+        pad_pages(laid_out["print"], 4 if spec.binding == "saddle" else 2),
         icc_profile=cmyk,
         srgb_profile=srgb,
         output_condition=spec.output_condition,
         marks=spec.marks if options.marks is None else options.marks,
         metadata_date=date,
-        cache=image_cache,
         text_stack=stack,
+        images_ready=True,
     )
     return {"magazine.pdf": printed, "magazine-screen.pdf": screen.result()}
 

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from .. import __version__
@@ -27,7 +28,7 @@ from .env import make_env, render_template
 from .layout import Layout
 from .magazine import Part, chunk_css, magazine_html, review_label
 from .stack import TextStack, text_stack
-from .workers import WorkerPool, lay_out_html, lay_out_part
+from .workers import WorkerPool, lay_out_html, lay_out_prepared
 
 log = logging.getLogger(__name__)
 
@@ -53,16 +54,34 @@ def _digest(*parts: bytes | str) -> str:
     return h.hexdigest()
 
 
+def _file_digest(path: Path) -> str:
+    """SHA-256 of a file ("missing" if there is none), read again only when its size or
+    modification time changed (a preview digests the same files on every save)."""
+    try:
+        info = path.stat()
+    except OSError:
+        return "missing"
+    return _digest_of(path, info.st_size, info.st_mtime_ns)
+
+
+@lru_cache(maxsize=4096)
+def _digest_of(path: Path, size: int, mtime_ns: int) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return "missing"
+
+
 def _layout_digest(layout: Layout) -> str:
     h = hashlib.sha256()
     for folder in layout.chain:
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             h.update(str(path.relative_to(folder)).encode())
-            h.update(path.read_bytes())
+            h.update(_file_digest(path).encode())
     return h.hexdigest()
 
 
-def _images_digest(issue: Issue, slugs: list[str]) -> str:
+def _images_digest(issue: Issue, slugs: list[str | None]) -> str:
     paths = set()
     for review in issue.reviews:
         if review.slug in slugs:
@@ -73,10 +92,40 @@ def _images_digest(issue: Issue, slugs: list[str]) -> str:
         paths.add(issue.manifest.cover.image)
     h = hashlib.sha256()
     for src in sorted(paths):
-        path = issue.content_dir / src
         h.update(src.encode())
-        h.update(path.read_bytes() if path.is_file() else b"missing")
+        h.update(_file_digest(issue.content_dir / src).encode())
     return h.hexdigest()
+
+
+# A part's key from what it is made of, for a process that builds the same issue again and
+# again (the preview): rendering every part's HTML on every save costs a tenth of a second.
+_PART_KEYS: dict[str, str] = {}
+
+
+def _part_key(issue: Issue, layout: Layout, base: str, part: Part) -> str:
+    """The cache key of a part: a digest of its HTML, its stylesheet and its images."""
+    slugs = [None] if part.front else sorted(part.reviews or [])
+    images = _images_digest(issue, slugs)
+    if part.front:  # the front matter shows every review: nothing smaller identifies it
+        made_of = issue.manifest.model_dump_json() + "".join(
+            r.model_dump_json() for r in issue.reviews
+        )
+    else:
+        made_of = issue.manifest.model_dump_json() + "".join(
+            f"{section.title}\0{review.slug == section.reviews[0].slug}\0{review.model_dump_json()}"
+            for section in issue.sections
+            for review in section.reviews
+            if part.includes(review.slug)
+        )
+    sections = repr([(s.title, [r.slug for r in s.reviews]) for s in issue.sections])
+    fingerprint = _digest(base, repr(part), sections, made_of, images)
+    if fingerprint not in _PART_KEYS:
+        if len(_PART_KEYS) > 2048:
+            _PART_KEYS.clear()
+        html = magazine_html(issue, layout, part)
+        extra = "" if part.front else chunk_css(issue)
+        _PART_KEYS[fingerprint] = _digest(base, html, extra, images)
+    return _PART_KEYS[fingerprint]
 
 
 class ChunkCache:
@@ -138,18 +187,49 @@ def render_chunked(
     progress: Callable[[str, str], None] | None = None,
     stack: TextStack | None = None,
 ) -> tuple[bytes, ChunkStats]:
-    """Lay out the magazine in chunks (in parallel, from cache where possible) and assemble it.
+    """The magazine laid out in chunks and assembled, as WeasyPrint made it (see
+    ``lay_out_chunked``, whose "base" medium this is)."""
+    pdfs, stats = lay_out_chunked(
+        issue, layout, cache_dir, pool=pool, jobs=jobs, force=force, progress=progress, stack=stack
+    )
+    return pdfs["base"], stats
+
+
+def lay_out_chunked(
+    issue: Issue,
+    layout: Layout,
+    cache_dir: Path,
+    *,
+    media: tuple[str, ...] = ("base",),
+    image_cache: Path | None = None,
+    pool: WorkerPool | None = None,
+    jobs: int | None = None,
+    force: bool = False,
+    progress: Callable[[str, str], None] | None = None,
+    stack: TextStack | None = None,
+) -> tuple[dict[str, bytes], ChunkStats]:
+    """Lay out the magazine in chunks (in parallel, from cache where possible) and assemble it,
+    once per medium of ``media``: "base" as WeasyPrint made it, "print" and "screen" with the
+    images already resampled for those files (``finish.prepare_images``, in the workers).
 
     Chunks are laid out by ``pool`` (a pool of ``jobs`` workers is made for the call if none is
     given), longest first, no more at a time than there are workers; ``progress(event, part)``
     hears ``"laying out"`` and ``"laid out"`` for each (a review's slug, ``front``, …). Chunks
-    are cached by their inputs and the text stack (``stack``, else this process's): a chunk
-    laid out by another Pango or HarfBuzz is never reused.
+    are cached, per medium, by their inputs and the text stack (``stack``, else this process's):
+    a chunk laid out by another Pango or HarfBuzz is never reused.
     """
     if pool is None:
         with WorkerPool(jobs) as own:
-            return render_chunked(
-                issue, layout, cache_dir, pool=own, force=force, progress=progress, stack=stack
+            return lay_out_chunked(
+                issue,
+                layout,
+                cache_dir,
+                media=media,
+                image_cache=image_cache,
+                pool=own,
+                force=force,
+                progress=progress,
+                stack=stack,
             )
     cache = ChunkCache(cache_dir)
     stats = ChunkStats()
@@ -157,21 +237,29 @@ def render_chunked(
     base = _digest(__version__, stack.id, _layout_digest(layout))
     reviews = issue.reviews
     tell = progress or (lambda event, name: None)
+    first = media[0]
 
     def key_for(part: Part) -> str:
-        html = magazine_html(issue, layout, part)
-        slugs = [None] if part.front else sorted(part.reviews or [])
-        extra = "" if part.front else chunk_css(issue)
-        return _digest(base, html, extra, _images_digest(issue, slugs))
+        return _part_key(issue, layout, base, part)
+
+    def from_cache(key: str) -> dict[str, bytes] | None:
+        found = {medium: cache.get(f"{key}-{medium}") for medium in media}
+        return None if force or None in found.values() else found  # type: ignore[return-value]
+
+    def keep(key: str, made: dict[str, bytes]) -> None:
+        for medium, data in made.items():
+            cache.put(f"{key}-{medium}", data)
+
+    def lay_out(part: Part) -> Future[dict[str, bytes]]:
+        return pool.submit(lay_out_prepared, issue, layout, part, media, image_cache)
 
     parts = {r.slug: Part(front=False, reviews=frozenset({r.slug}), chunked=True) for r in reviews}
     numbers = {r.slug: PLACEHOLDER_PAGE for r in reviews}
     parts["front-count"] = Part(reviews=frozenset(), page_numbers=numbers, chunked=True)
     keys = {name: key_for(part) for name, part in parts.items()}
-    results: dict[str, bytes] = {}
+    results: dict[str, dict[str, bytes]] = {}
     for name, key in keys.items():
-        cached = None if force else cache.get(key)
-        if cached is not None:
+        if (cached := from_cache(key)) is not None:
             results[name] = cached
             stats.cached.append(name)
 
@@ -179,24 +267,18 @@ def render_chunked(
     cost = {r.slug: len(r.body) + (4000 if r.image else 0) for r in reviews}
     cost["front-count"] = 10**9  # its page count is needed before the contents can be final
     todo = sorted((n for n in parts if n not in results), key=lambda n: -cost[n])
-    pending: dict[Future[bytes], str] = {}
-
-    def submit(name: str) -> None:
-        tell("laying out", name)
-        pending[pool.submit(lay_out_part, issue, layout, parts[name])] = name
-
+    pending: dict[Future[dict[str, bytes]], str] = {}
     try:
         while todo or pending:
             while todo and len(pending) < pool.size:
-                submit(todo.pop(0))
+                name = todo.pop(0)
+                tell("laying out", name)
+                pending[lay_out(parts[name])] = name
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
                 name = pending.pop(future)
-                try:
-                    results[name] = future.result()
-                except MagbuilderError as exc:
-                    raise _chunk_error(issue, name, exc) from None
-                cache.put(keys[name], results[name])
+                results[name] = _result(issue, name, future)
+                keep(keys[name], results[name])
                 stats.laid_out.append(name)
                 tell("laid out", name)
     except BaseException:
@@ -206,31 +288,37 @@ def render_chunked(
 
     # Page numbers follow from the page counts; the contents is laid out with them, last,
     # beside the running heads (which need only the page numbers).
-    counts = {r.slug: _page_count(results[r.slug]) for r in reviews}
-    front_pages = _page_count(results["front-count"])
+    counts = {r.slug: _page_count(results[r.slug][first]) for r in reviews}
+    front_pages = _page_count(results["front-count"][first])
     for _attempt in range(3):
         starts, total = _starts(reviews, counts, front_pages)
         heads = _running_heads(issue, layout, cache, base, starts, total, stats, pool)
         final = Part(reviews=frozenset(), page_numbers=starts, chunked=True)
         key = key_for(final)
-        front = None if force else cache.get(key)
+        front = from_cache(key)
         if front is None:
             tell("laying out", "front")
-            front = _result(issue, "front", pool.submit(lay_out_part, issue, layout, final))
-            cache.put(key, front)
+            front = _result(issue, "front", lay_out(final))
+            keep(key, front)
             stats.laid_out.append("front")
             tell("laid out", "front")
         else:
             stats.cached.append("front")
         overlay = heads if isinstance(heads, bytes) else _result(issue, "running heads", heads)
-        if _page_count(front) == front_pages:
+        if _page_count(front[first]) == front_pages:
             break
-        front_pages = _page_count(front)  # the numbers changed the contents' length: again
-    chunks = [ChunkPdf(r.slug, results[r.slug]) for r in reviews]
-    pdf, stats.starts = assemble(issue, front, chunks, overlay)
+        front_pages = _page_count(front[first])  # the numbers changed the contents' length: again
+
+    # One assembly per medium: the others by workers meanwhile.
+    def chunks(medium: str) -> list[ChunkPdf]:
+        return [ChunkPdf(r.slug, results[r.slug][medium]) for r in reviews]
+
+    others = {m: pool.submit(assemble, issue, front[m], chunks(m), overlay) for m in media[1:]}
+    pdf, stats.starts = assemble(issue, front[first], chunks(first), overlay)
+    pdfs = {first: pdf, **{m: future.result()[0] for m, future in others.items()}}
     stats.pages = total
     stats.page_keys = _page_keys(issue, keys, key, front_pages, counts, starts, total)
-    return pdf, stats
+    return pdfs, stats
 
 
 def _page_keys(
@@ -257,7 +345,7 @@ def _page_keys(
     return page_keys
 
 
-def _result(issue: Issue, name: str, future: Future[bytes]) -> bytes:
+def _result(issue: Issue, name: str, future: Future):  # noqa: ANN202 - what the future holds
     try:
         return future.result()
     except MagbuilderError as exc:

@@ -32,6 +32,8 @@ MM = 72 / 25.4
 # 350 ppi JPEG re-encoded to 300 ppi gains nothing but a second generation of compression.
 RESAMPLE_ABOVE = 1.15
 PRINT_RESAMPLE_ABOVE = 1.5
+# Each medium's images: target ppi, JPEG quality, chroma subsampling, resample above × target.
+MEDIA = {"print": (300, 92, 0, PRINT_RESAMPLE_ABOVE), "screen": (150, 82, 2, RESAMPLE_ABOVE)}
 SLUG_MM = 10.0  # extra media beyond the bleed when crop marks are drawn
 MARK_GAP_MM = 1.0  # crop marks start this far outside the bleed edge
 MARK_LENGTH_MM = 5.0
@@ -50,11 +52,12 @@ def finish_print(
     output_condition: str = "FOGRA39",
     srgb_profile: Path,
     marks: bool = False,
-    target_ppi: int = 300,
-    jpeg_quality: int = 92,
+    target_ppi: int = MEDIA["print"][0],
+    jpeg_quality: int = MEDIA["print"][1],
     metadata_date: datetime,
     cache: Path | None = None,
     text_stack: TextStack | None = None,
+    images_ready: bool = False,
 ) -> bytes:
     """The printer's file: PDF/X-4 with a CMYK output intent, images at ``target_ppi``.
 
@@ -63,15 +66,22 @@ def finish_print(
     destinations stay. DeviceRGB is declared sRGB through ``/DefaultRGB``. ``marks`` grows the
     MediaBox by a slug and draws crop marks there, outside the bleed (WeasyPrint's own
     ``marks: crop`` fall inside a 3 mm bleed). ``metadata_date`` becomes every date in the file;
-    ``text_stack`` is recorded in the XMP metadata. Raises ValueError if ``icc_profile`` is not
-    a CMYK profile or ``srgb_profile`` not RGB.
+    ``text_stack`` is recorded in the XMP metadata. ``images_ready``: the images were already
+    resampled (``prepare_images``, per chunk). Raises ValueError if ``icc_profile`` is not a
+    CMYK profile or ``srgb_profile`` not RGB.
     """
     cmyk = _read_profile(icc_profile, b"CMYK")
     srgb = _read_profile(srgb_profile, b"RGB ")
     with pikepdf.open(BytesIO(pdf)) as doc:
-        resample_images(
-            doc, target_ppi, jpeg_quality, subsampling=0, cache=cache, above=PRINT_RESAMPLE_ABOVE
-        )
+        if not images_ready:
+            resample_images(
+                doc,
+                target_ppi,
+                jpeg_quality,
+                subsampling=0,
+                cache=cache,
+                above=PRINT_RESAMPLE_ABOVE,
+            )
         for page in doc.pages:
             _ensure_print_boxes(page)
         _strip_interactive(doc)
@@ -87,29 +97,43 @@ def finish_print(
 def finish_screen(
     pdf: bytes,
     *,
-    target_ppi: int = 150,
-    jpeg_quality: int = 82,
+    target_ppi: int = MEDIA["screen"][0],
+    jpeg_quality: int = MEDIA["screen"][1],
     cache: Path | None = None,
     metadata_date: datetime | None = None,
     text_stack: TextStack | None = None,
+    images_ready: bool = False,
 ) -> bytes:
     """The reader's file: every page cut to its TrimBox, images at ``target_ppi``.
 
     Links, outline, named destinations and structure tags are left as they are.
     ``metadata_date``, when given, becomes the file's dates in Info and XMP (with
-    ``text_stack``, the libraries and fonts it was laid out with).
+    ``text_stack``, the libraries and fonts it was laid out with). ``images_ready``: the
+    images were already resampled (``prepare_images``, per chunk).
     """
     with pikepdf.open(BytesIO(pdf)) as doc:
         if metadata_date is not None:
             digest = hashlib.sha256(pdf).digest()
             _set_metadata(doc, metadata_date, digest, text_stack, pdfx=False)
-        resample_images(doc, target_ppi, jpeg_quality, subsampling=2, cache=cache)
+        if not images_ready:
+            resample_images(doc, target_ppi, jpeg_quality, subsampling=2, cache=cache)
         for page in doc.pages:
             _trim_page(page)
         return _save(doc, pikepdf.ObjectStreamMode.generate)
 
 
 # --- images -----------------------------------------------------------------------------------
+
+
+def prepare_images(pdf: bytes, medium: str, cache: Path | None = None) -> bytes:
+    """A laid-out part with its images resampled as ``finish_print`` (``medium`` "print") or
+    ``finish_screen`` ("screen") would: done per chunk, by the workers, and cached with the
+    chunk, so that finishing the assembled magazine no longer touches its images. An image is
+    placed in one part only, so its largest placement is the same there as in the magazine."""
+    ppi, quality, subsampling, above = MEDIA[medium]
+    with pikepdf.open(BytesIO(pdf)) as doc:
+        resample_images(doc, ppi, quality, subsampling=subsampling, cache=cache, above=above)
+        return _save(doc, pikepdf.ObjectStreamMode.disable)
 
 
 def resample_images(

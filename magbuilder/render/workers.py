@@ -160,6 +160,21 @@ def lay_out_part(issue: Issue, layout: Layout, part: Part) -> bytes:
     return render_part(issue, layout, part)
 
 
+def lay_out_prepared(
+    issue: Issue, layout: Layout, part: Part, media: tuple[str, ...], image_cache: Path | None
+) -> dict[str, bytes]:
+    """One part laid out, then, per medium, as it goes into that file: "base" as laid out,
+    "print" and "screen" with their images resampled (``finish.prepare_images``)."""
+    from .finish import prepare_images
+    from .pdf import render_part
+
+    pdf = render_part(issue, layout, part)
+    return {
+        medium: pdf if medium == "base" else prepare_images(pdf, medium, image_cache)
+        for medium in media
+    }
+
+
 def lay_out_html(issue: Issue, layout: Layout, html: str) -> bytes:
     """Any HTML of the layout (the running heads) laid out in the sandbox, as a PDF."""
     from .pdf import render_html
