@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
-from .errors import RenderError
+from .cache import prune
+from .errors import OutputError, RenderError
 from .files import replace_folder
 from .stamp import STAMP, Stamp, drift
 
@@ -186,7 +187,11 @@ def build_issue(
                     warnings.append(warning)
 
         ours = set(previous.files) if previous else set()
-        replace_folder(out_dir, {**outputs, STAMP: stamp.to_bytes()}, ours=ours, check=check)
+        try:
+            replace_folder(out_dir, {**outputs, STAMP: stamp.to_bytes()}, ours=ours, check=check)
+        except OSError as exc:  # a full disk, a read-only folder: nothing was replaced
+            raise OutputError.writing(out_dir, exc) from None
+        prune(options.cache or Path(out) / ".cache")  # entries long unused, oldest beyond the cap
         stages["write"] = time.perf_counter() - written
     return BuildResult(
         issue=issue,
@@ -382,8 +387,9 @@ def _preflight(issue: Issue, pdf: bytes) -> list[str]:
 
 def _standalone_html(issue: Issue, layout) -> str:  # noqa: ANN001
     """The whole magazine as one HTML file that WeasyPrint lays out to the same pages."""
+    from .render.layout import PROJECT_URL
     from .render.magazine import magazine_html
 
-    html = magazine_html(issue, layout)
+    html = magazine_html(issue, layout).replace(PROJECT_URL, layout.root.as_uri() + "/")
     base = f'<base href="{issue.content_dir.resolve().as_uri()}/">'
     return html.replace("<head>", f"<head>\n  {base}", 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +47,22 @@ class InputError(MagbuilderError):
 
 class RenderError(MagbuilderError):
     """Raised by the renderers when a template, a resource or a layout step fails."""
+
+
+class OutputError(MagbuilderError):
+    """Raised by the build when its outputs cannot be written: a full disk, a read-only folder."""
+
+    @classmethod
+    def writing(cls, folder: Path | str, exc: OSError) -> OutputError:
+        """The error for ``exc`` while writing into ``folder``, with what to do about it."""
+        if exc.errno == errno.ENOSPC:
+            advice = "no space left on its device: free some space, or build elsewhere with --out"
+        elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            advice = "not writable: make it writable, or build elsewhere with --out"
+        else:
+            advice = f"{exc.strerror or exc}: build elsewhere with --out"
+        message = f"cannot write the outputs: {advice}"
+        return cls(message, [Finding(folder, None, message)])
 
 
 class UsageError(MagbuilderError):

@@ -3,6 +3,7 @@ one, never a mix, and nothing half-written (``magbuilder.files.replace_folder``)
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -163,3 +164,42 @@ def test_a_crash_at_any_step_leaves_old_or_new_never_a_mix(out, step):
     assert tree(out) == (expected if expected is not None else old)
     replace_folder(out, NEW, ours=set(OLD))  # and the next build then works as usual
     assert tree(out) == new
+
+
+def _mounted_build(root: Path, options: str) -> subprocess.CompletedProcess:
+    """``magbuilder build`` with its output folder on a small tmpfs of its own (a private mount
+    namespace: nothing outside the process sees it; as another user, a user namespace)."""
+    out = root / "out"
+    out.mkdir()
+    unshare = ["unshare", "--mount"] + ([] if os.geteuid() == 0 else ["--map-root-user"])
+    script = (
+        f"mount -t tmpfs -o {options} tmpfs {out} && "
+        f"exec {sys.executable} -m magbuilder build issues/t-1.yaml --out {out}"
+    )
+    return subprocess.run(
+        [*unshare, "sh", "-c", script], cwd=root, capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "options, advice",
+    [
+        ("size=64k", "no space left on its device: free some space, or build elsewhere"),
+        ("ro", "not writable: make it writable, or build elsewhere"),
+    ],
+    ids=["full", "read-only"],
+)
+def test_an_output_folder_that_cannot_take_the_files_is_named_with_what_to_do(
+    tmp_project, options, advice
+):
+    from .conftest import manifest_text, review_text
+
+    root = tmp_project(
+        {"content/reviews/a.md": review_text("Alpha"), "issues/t-1.yaml": manifest_text(["a"])}
+    )
+    built = _mounted_build(root, options)
+    assert built.returncode == 1, built.stderr
+    errors = [line for line in built.stderr.splitlines() if "cannot write the outputs" in line]
+    assert errors == [f"{root / 'out' / 't-1'}: cannot write the outputs: {advice} with --out"]
+    assert "internal error" not in built.stderr and "Traceback" not in built.stderr

@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -191,3 +192,25 @@ def test_an_edit_swaps_only_the_changed_pages_without_reloading(preview, project
             assert (status, kind) == (200, "image/png")
     finally:
         tab.close()
+
+
+@pytest.mark.parametrize(
+    "host, status",
+    [
+        ("{name}:{port}", 200),
+        ("localhost:{port}", 200),
+        ("evil.example:{port}", 421),  # a rebinding site's name that points at 127.0.0.1
+        ("127.0.0.1:1", 421),
+        ("", 421),
+    ],
+)
+def test_requests_must_name_this_server_by_a_loopback_host(preview, host, status):
+    import http.client
+
+    parts = urlsplit(preview)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
+    connection.putrequest("GET", "/version", skip_host=True)
+    connection.putheader("Host", host.format(name=parts.hostname, port=parts.port))
+    connection.endheaders()
+    assert connection.getresponse().status == status
+    connection.close()

@@ -3,6 +3,7 @@ SOURCE_DATE_EPOCH) and atomic (a build that fails leaves the previous outputs as
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -172,3 +173,17 @@ def test_a_crash_while_writing_leaves_the_previous_outputs(project, tmp_path):
     after = contents(out)
     assert after["magazine.pdf"] != before["magazine.pdf"]
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".t-1.")) == [".t-1.lock"]
+
+
+def test_the_project_folder_changes_nothing(project, tmp_path, monkeypatch):
+    """Byte-identical in any folder: nothing laid out is named after where the project is."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    (project / "content/reviews/a.md").write_text(
+        review_text("Alpha", image=HERO) + "\n![A figure](media/hero.jpg)\n", "utf-8"
+    )
+    elsewhere = tmp_path / "somewhere" / "else" / "entirely"
+    shutil.copytree(project, elsewhere)
+    one = build_issue(project / "issues/t-1.yaml", tmp_path / "one", BuildOptions(force=True))
+    two = build_issue(elsewhere / "issues/t-1.yaml", tmp_path / "two", BuildOptions(force=True))
+    for name in OUTPUTS:
+        assert one.files[name].read_bytes() == two.files[name].read_bytes(), name

@@ -120,6 +120,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 - the http.server API
         path = urlsplit(self.path).path
+        if not self._host_is_loopback():
+            # A page on another site may make the browser ask a name it controls that points
+            # at 127.0.0.1 (DNS rebinding): only requests addressed to this machine are served.
+            self._send(b"misdirected request\n", "text/plain", HTTPStatus.MISDIRECTED_REQUEST)
+            return
         if path == "/events":
             self._events()
             return
@@ -142,6 +147,22 @@ class Handler(BaseHTTPRequestHandler):
             self._send_file(state.good, path.removeprefix("/out/"))
         else:
             self._send(b"not found (or nothing built yet)\n", "text/plain", HTTPStatus.NOT_FOUND)
+
+    def _host_is_loopback(self) -> bool:
+        """Whether the request's ``Host:`` names this server by a loopback name and its port."""
+        host = self.headers.get("Host", "")
+        name, _, port = host.rpartition(":") if not host.endswith("]") else (host, "", "")
+        if not name:  # no port given
+            name, port = host, str(self.server.server_address[1])
+        if port != str(self.server.server_address[1]):
+            return False
+        name = name.strip("[]").lower()
+        if name == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(name).is_loopback
+        except ValueError:
+            return False
 
     def _events(self) -> None:
         """A stream of server-sent events until the page goes away or the preview stops."""

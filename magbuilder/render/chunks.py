@@ -19,9 +19,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from .. import __version__
+from ..cache import Cache
 from ..content import Issue
 from ..errors import Finding, MagbuilderError, RenderError
-from ..files import write_atomic
 from ..store import BODY_IMAGE
 from .assemble import ChunkPdf, assemble
 from .env import make_env, render_template
@@ -128,20 +128,6 @@ def _part_key(issue: Issue, layout: Layout, base: str, part: Part) -> str:
     return _PART_KEYS[fingerprint]
 
 
-class ChunkCache:
-    """PDFs of laid-out parts under ``build/.cache/chunks/``, named by their input digest."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-
-    def get(self, key: str) -> bytes | None:
-        path = self.folder / f"{key}.pdf"
-        return path.read_bytes() if path.is_file() else None
-
-    def put(self, key: str, data: bytes) -> None:
-        write_atomic(self.folder / f"{key}.pdf", data)
-
-
 def _chunk_error(issue: Issue, name: str, exc: MagbuilderError) -> RenderError:
     """Say which review's chunk failed."""
     review = next((r for r in issue.reviews if r.slug == name), None)
@@ -231,7 +217,7 @@ def lay_out_chunked(
                 progress=progress,
                 stack=stack,
             )
-    cache = ChunkCache(cache_dir)
+    cache = Cache(cache_dir, ".pdf")  # PDFs of parts, named by their inputs, checked on read
     stats = ChunkStats()
     stack = stack or text_stack(layout)
     base = _digest(__version__, stack.id, _layout_digest(layout))
@@ -364,7 +350,7 @@ def _starts(reviews: list, counts: dict[str, int], front_pages: int) -> tuple[di
 def _running_heads(
     issue: Issue,
     layout: Layout,
-    cache: ChunkCache,
+    cache: Cache,
     base: str,
     starts: dict[str, int],
     total: int,

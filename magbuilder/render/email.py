@@ -20,9 +20,9 @@ from markupsafe import Markup
 from markupsafe import escape as markup_escape
 from PIL import Image
 
+from ..cache import Cache
 from ..content import Issue, Review
 from ..errors import Finding, RenderError
-from ..files import write_atomic
 from .env import Layout, make_env, render_template
 from .images import reason, strict_decoding
 from .links import merge, merge_field, tracked, unsubscribe_link
@@ -161,11 +161,11 @@ def email_image(source: bytes, cache: Path | None = None) -> bytes:
     if cache is None:
         return resize_for_email(source)
     key = hashlib.sha256(source + f"{EMAIL_IMAGE_WIDTH}/{EMAIL_JPEG_QUALITY}".encode())
-    path = cache / f"{key.hexdigest()}.jpg"
-    if path.is_file():
-        return path.read_bytes()
-    data = resize_for_email(source)
-    write_atomic(path, data)
+    store = Cache(cache, ".jpg")
+    data = store.get(key.hexdigest())
+    if data is None:
+        data = resize_for_email(source)
+        store.put(key.hexdigest(), data)
     return data
 
 

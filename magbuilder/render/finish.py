@@ -21,7 +21,7 @@ import pikepdf
 from pikepdf import Array, Dictionary, Name
 from PIL import Image
 
-from ..files import write_atomic
+from ..cache import Cache
 from .placement import Box, Placement, image_placements, page_box, page_resources
 from .stack import TextStack
 
@@ -32,8 +32,12 @@ MM = 72 / 25.4
 # 350 ppi JPEG re-encoded to 300 ppi gains nothing but a second generation of compression.
 RESAMPLE_ABOVE = 1.15
 PRINT_RESAMPLE_ABOVE = 1.5
-# Each medium's images: target ppi, JPEG quality, chroma subsampling, resample above × target.
-MEDIA = {"print": (300, 92, 0, PRINT_RESAMPLE_ABOVE), "screen": (150, 82, 2, RESAMPLE_ABOVE)}
+# Each medium's images: target ppi, JPEG quality, chroma subsampling, resample above × target,
+# and whether CMYK JPEGs become RGB (the printer wants them as they are; a screen shows RGB).
+MEDIA = {
+    "print": (300, 92, 0, PRINT_RESAMPLE_ABOVE, False),
+    "screen": (150, 82, 2, RESAMPLE_ABOVE, True),
+}
 SLUG_MM = 10.0  # extra media beyond the bleed when crop marks are drawn
 MARK_GAP_MM = 1.0  # crop marks start this far outside the bleed edge
 MARK_LENGTH_MM = 5.0
@@ -116,7 +120,7 @@ def finish_screen(
             digest = hashlib.sha256(pdf).digest()
             _set_metadata(doc, metadata_date, digest, text_stack, pdfx=False)
         if not images_ready:
-            resample_images(doc, target_ppi, jpeg_quality, subsampling=2, cache=cache)
+            resample_images(doc, target_ppi, jpeg_quality, subsampling=2, cache=cache, rgb=True)
         for page in doc.pages:
             _trim_page(page)
         return _save(doc, pikepdf.ObjectStreamMode.generate)
@@ -130,9 +134,11 @@ def prepare_images(pdf: bytes, medium: str, cache: Path | None = None) -> bytes:
     ``finish_screen`` ("screen") would: done per chunk, by the workers, and cached with the
     chunk, so that finishing the assembled magazine no longer touches its images. An image is
     placed in one part only, so its largest placement is the same there as in the magazine."""
-    ppi, quality, subsampling, above = MEDIA[medium]
+    ppi, quality, subsampling, above, rgb = MEDIA[medium]
     with pikepdf.open(BytesIO(pdf)) as doc:
-        resample_images(doc, ppi, quality, subsampling=subsampling, cache=cache, above=above)
+        resample_images(
+            doc, ppi, quality, subsampling=subsampling, cache=cache, above=above, rgb=rgb
+        )
         return _save(doc, pikepdf.ObjectStreamMode.disable)
 
 
@@ -144,12 +150,14 @@ def resample_images(
     subsampling: int = 0,
     cache: Path | None = None,
     above: float = RESAMPLE_ABOVE,
+    rgb: bool = False,
 ) -> int:
     """Downsample images sharper than ``target_ppi`` × ``above`` at their largest placed size.
 
     JPEG images are re-encoded as JPEG at ``jpeg_quality`` (``subsampling``: 0 = 4:4:4,
     2 = 4:2:0); other images, and every soft mask, stay lossless (Flate). The soft mask of an
-    image is resized with it. Returns how many images were resampled.
+    image is resized with it. ``rgb``: CMYK JPEGs become RGB JPEGs too (resampled or not),
+    as a screen shows them. Returns how many images were changed.
     """
     by_image: dict[tuple[int, int], list[Placement]] = defaultdict(list)
     for placement in image_placements(doc):
@@ -157,14 +165,45 @@ def resample_images(
     count = 0
     for objgen, placements in sorted(by_image.items()):
         sharpest_needed = min(p.min_ppi for p in placements)  # the largest placement
-        if sharpest_needed <= target_ppi * above:
-            continue
         image = doc.get_object(objgen)
-        scale = target_ppi / sharpest_needed
+        sharper = sharpest_needed > target_ppi * above
+        scale = target_ppi / sharpest_needed if sharper else 1
         size = (max(1, round(int(image.Width) * scale)), max(1, round(int(image.Height) * scale)))
-        if _resample_cached(image, size, jpeg_quality, subsampling, cache):
+        if rgb and _is_cmyk_jpeg(image):
+            count += _cmyk_jpeg_to_rgb(image, size, jpeg_quality, subsampling)
+        elif sharper and _resample_cached(image, size, jpeg_quality, subsampling, cache):
             count += 1
     return count
+
+
+def _is_cmyk_jpeg(image: pikepdf.Stream) -> bool:
+    """A plain 8-bit DeviceCMYK JPEG, possibly stored inverted (Adobe, /Decode [1 0 …])."""
+    decode = image.get("/Decode")
+    return (
+        _filters(image) == [Name.DCTDecode]
+        and image.get("/ColorSpace") == Name.DeviceCMYK
+        and image.get("/BitsPerComponent") == 8
+        and "/SMask" not in image
+        and "/Mask" not in image
+        and (decode is None or [float(v) for v in decode] in ([0, 1] * 4, [1, 0] * 4))
+    )
+
+
+def _cmyk_jpeg_to_rgb(image: pikepdf.Stream, size: tuple[int, int], quality: int, sub: int) -> bool:
+    """Replace a CMYK JPEG by an RGB one of ``size`` (Pillow reads Adobe's inverted CMYK)."""
+    try:
+        pixels = pikepdf.PdfImage(image).as_pil_image()
+    except (pikepdf.PdfError, NotImplementedError, ValueError, OSError) as exc:
+        log.debug("not converting image %s: %s", image.objgen, exc)
+        return False
+    if pixels.mode != "CMYK":
+        return False
+    converted = pixels.convert("RGB").resize(size, Image.Resampling.LANCZOS)
+    _write_pixels(image, converted, True, quality, sub)
+    image.ColorSpace = Name.DeviceRGB
+    if "/Decode" in image:
+        del image.Decode
+    return True
 
 
 def _resample_cached(
@@ -176,15 +215,16 @@ def _resample_cached(
         return _resample(image, size, quality, sub)
     key = hashlib.sha256(image.read_raw_bytes())
     key.update(f"{size}/{quality}/{sub}".encode())
-    path = cache / f"{key.hexdigest()}.jpg"
-    if path.is_file():
-        image.write(path.read_bytes(), filter=Name.DCTDecode)
+    store = Cache(cache, ".jpg")
+    resampled = store.get(key.hexdigest())
+    if resampled is not None:
+        image.write(resampled, filter=Name.DCTDecode)
         image.Width, image.Height = size
         image.BitsPerComponent = 8
         return True
     if not _resample(image, size, quality, sub):
         return False
-    write_atomic(path, image.read_raw_bytes())
+    store.put(key.hexdigest(), image.read_raw_bytes())
     return True
 
 

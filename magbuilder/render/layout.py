@@ -19,6 +19,9 @@ from ..yamlpos import Positions, load_yaml
 from .fonts import FontSet, font_set
 
 DEFAULT = "default"
+# Where a build sees the project's files: the same path in every folder and on every machine,
+# so that nothing laid out (image names, file ids) depends on where the project is.
+PROJECT_URL = "file:///magbuilder-project/"
 LAYOUT_FILE = "layout.yaml"
 
 
@@ -46,12 +49,17 @@ class Layout:
                 return candidate
         return None
 
+    @property
+    def root(self) -> Path:
+        """The project folder the layouts belong to."""
+        return self.layouts_dir.resolve().parent
+
     def url(self, relative: str) -> str:
-        """A file:// URL for a layout file, resolved through the chain."""
+        """The URL a build knows a layout file by, resolved through the chain."""
         found = self.find(relative)
         if found is None:
             raise RenderError(f"layout file '{relative}' not found in {self.chain[0]} or default")
-        return found.resolve().as_uri()
+        return project_url(found, self.root)
 
     def settings_of(self, folder: Path, key: str) -> tuple[Any, tuple[Path, int | None]]:
         """The value of ``key`` in ``folder/layout.yaml`` (None if absent), and where it is."""
@@ -130,3 +138,19 @@ def _read_strings(path: Path) -> dict:
 def strings_key(layout: Layout) -> tuple[int, ...]:
     files = [folder / "strings.yaml" for folder in layout.chain]
     return tuple(p.stat().st_mtime_ns if p.is_file() else 0 for p in files)
+
+
+def project_url(path: Path, root: Path) -> str:
+    """``path`` as a build sees it: under ``PROJECT_URL`` when inside the project ``root``."""
+    resolved = path.resolve()
+    if resolved.is_relative_to(root):
+        return PROJECT_URL + resolved.relative_to(root).as_posix() + ("/" if path.is_dir() else "")
+    return resolved.as_uri()
+
+
+def project_path(url_path: str, root: Path) -> Path:
+    """The real path behind the path of a file URL (``project_url``'s inverse)."""
+    prefix = PROJECT_URL.removeprefix("file://")
+    if url_path.startswith(prefix):
+        return root / url_path[len(prefix) :]
+    return Path(url_path)

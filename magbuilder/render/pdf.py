@@ -20,7 +20,7 @@ from ..errors import Finding, RenderError
 from ..manifest import shown
 from .fonts import font_configuration
 from .images import RASTER_SUFFIXES, UnreadableImage, decoded_size
-from .layout import Layout
+from .layout import Layout, project_path, project_url
 from .magazine import WHOLE, Part, chunk_css, magazine_html, review_label
 
 log = logging.getLogger(__name__)
@@ -44,12 +44,18 @@ class SandboxFetcher(URLFetcher):
         self.missing: list[str] = []  # inside the sandbox, but no such file
         self.broken: dict[str, str] = {}  # url → why the image cannot be decoded
 
-    def resolve(self, url: str) -> Path | None:
-        """The allowed local file behind ``url``, or None."""
+    def local(self, url: str) -> Path | None:
+        """The local path a ``file:`` URL names (project URLs mapped to the project), or None."""
         parts = urlsplit(normalise(url))
         if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
             return None
-        path = Path(unquote(parts.path)).resolve()
+        return project_path(unquote(parts.path), self.layout.root).resolve()
+
+    def resolve(self, url: str) -> Path | None:
+        """The allowed local file behind ``url``, or None."""
+        path = self.local(url)
+        if path is None:
+            return None
         for root in self.roots:
             if path.is_relative_to(root) and path.is_file():
                 return path
@@ -62,11 +68,13 @@ class SandboxFetcher(URLFetcher):
 
     def within(self, url: str) -> bool:
         """Whether ``url`` names a local path inside content/ or the layout chain."""
-        parts = urlsplit(normalise(url))
-        if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
-            return False
-        path = Path(unquote(parts.path)).resolve()
-        return any(path.is_relative_to(root) for root in self.roots)
+        path = self.local(url)
+        return path is not None and any(path.is_relative_to(root) for root in self.roots)
+
+    def shown(self, url: str) -> str:
+        """``url`` as a person knows it: a project URL as the real file's."""
+        path = self.local(url)
+        return path.as_uri() if path is not None else url
 
     def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:
         url = normalise(url)
@@ -84,7 +92,8 @@ class SandboxFetcher(URLFetcher):
                 self.broken[url] = str(exc)
                 raise ValueError(f"cannot decode {url}: {exc}") from None
         mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        return URLFetcherResponse(path.as_uri(), path.read_bytes(), {"Content-Type": mime})
+        response_url = project_url(path, self.layout.root)
+        return URLFetcherResponse(response_url, path.read_bytes(), {"Content-Type": mime})
 
 
 def normalise(url: str) -> str:
@@ -133,7 +142,7 @@ def render_html(issue: Issue, layout: Layout, html: str, extra_css: str = ""):  
     weasyprint_log.addFilter(quiet)
     try:
         document = HTML(
-            string=html, base_url=issue.content_dir.resolve().as_uri() + "/", url_fetcher=fetcher
+            string=html, base_url=project_url(issue.content_dir, layout.root), url_fetcher=fetcher
         ).render(font_config=fonts, stylesheets=stylesheets)
     finally:
         weasyprint_log.removeFilter(quiet)
@@ -155,12 +164,12 @@ def _referrer(
 ) -> tuple[str, int | None, Review | None]:
     """The file and line that refer to ``url``: a review laid out in ``html``, the manifest, or
     a layout file (a stylesheet's URLs are relative to the stylesheet)."""
-    base = issue.content_dir.resolve().as_uri() + "/"
+    base = project_url(issue.content_dir, layout.root)
     candidates = [(r.path, base, r) for r in issue.reviews if f'id="review-{r.slug}"' in html]
     candidates.append((issue.manifest_path, base, None))
     for folder in layout.chain:
         for path in sorted(folder.rglob("*.css")):
-            candidates.append((path, path.resolve().as_uri(), None))
+            candidates.append((path, project_url(path, layout.root), None))
         candidates += [(path, base, None) for path in sorted(folder.rglob("*.j2"))]
     for path, against, review in candidates:
         try:
@@ -182,17 +191,18 @@ def _fetch_findings(
     problems = [
         (
             url,
-            f"refused {url}: builds read only content/ and layouts/ and fetch nothing from the "
-            "network; copy the file into content/media/ (images) or the layout (stylesheets, "
-            "fonts) and refer to it by relative path",
+            f"refused {fetcher.shown(url)}: builds read only content/ and layouts/ and fetch "
+            "nothing from the network; copy the file into content/media/ (images) or the layout "
+            "(stylesheets, fonts) and refer to it by relative path",
         )
         for url in dict.fromkeys(fetcher.refused)
     ]
+    root = issue.root.resolve()
     for url in dict.fromkeys(fetcher.missing):
-        where = shown(Path(unquote(urlsplit(url).path)), issue.root.resolve())
+        where = shown(fetcher.local(url) or Path(url), root)
         problems.append((url, f"{where} not found: add the file or correct the reference"))
     for url, why in fetcher.broken.items():
-        where = shown(Path(unquote(urlsplit(url).path)), issue.root.resolve())
+        where = shown(fetcher.local(url) or Path(url), root)
         problems.append((url, f"cannot decode image {where}: {why}"))
     findings = []
     for url, message in problems:

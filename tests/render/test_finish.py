@@ -305,3 +305,29 @@ def test_screen_images_at_150_ppi_and_file_smaller(source, screen):
     assert embedded_jpeg(screen, photo.objgen).quantization == quantization_at(82)
     assert placement_of(screen, (400, 300), source).pixels == (400, 300)  # 169 ppi: kept
     assert len(screen) < len(source) / 2
+
+
+def test_a_cmyk_jpeg_becomes_a_150_ppi_rgb_jpeg_on_screen_and_stays_cmyk_in_print(tmp_path):
+    rgb = Image.new("RGB", (2400, 1600))
+    rgb.paste((200, 40, 90), (0, 0, 1200, 1600))  # a rose left half, a teal right half
+    rgb.paste((20, 150, 160), (1200, 0, 2400, 1600))
+    rgb.convert("CMYK").save(tmp_path / "cmyk.jpg", quality=95)  # Pillow writes Adobe CMYK
+    source = render(tmp_path, '<img src="cmyk.jpg" style="width: 150mm">')  # 406 ppi
+    screen = finish_screen(source)
+    printed = finish_print(
+        source, icc_profile=CMYK_PROFILE, srgb_profile=SRGB_PROFILE, metadata_date=DATE
+    )
+    with pikepdf.open(BytesIO(screen)) as pdf:
+        [placement] = image_placements(pdf)
+        image = pdf.get_object(placement.objgen)
+        assert image.ColorSpace == Name.DeviceRGB and "/Decode" not in image
+        assert placement.ppi[0] == pytest.approx(150, abs=1)
+        pixels = pikepdf.PdfImage(image).as_pil_image()
+        left, right = pixels.getpixel((10, 10)), pixels.getpixel((pixels.width - 10, 10))
+    assert all(abs(a - b) <= 12 for a, b in zip(left, (200, 40, 90), strict=True)), left
+    assert all(abs(a - b) <= 12 for a, b in zip(right, (20, 150, 160), strict=True)), right
+    assert len(screen) < len(source) / 4
+    with pikepdf.open(BytesIO(printed)) as pdf:
+        [placement] = image_placements(pdf)
+        assert pdf.get_object(placement.objgen).ColorSpace == Name.DeviceCMYK
+        assert placement.pixels == (2400, 1600)
