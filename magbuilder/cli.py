@@ -300,7 +300,17 @@ def ingest(sources: tuple[str, ...], into: Path, title: str | None) -> None:
     help="Start a new campaign that sends to everyone again (needed when the newsletter "
     "changed after sending began).",
 )
-@click.option("--status", is_flag=True, help="Print the campaign's counts and failed addresses.")
+@click.option(
+    "--resend-in-doubt",
+    is_flag=True,
+    help="Also send another copy to the recipients in doubt (the server may already have "
+    "delivered it: they may get it twice). Without it they are never sent again.",
+)
+@click.option(
+    "--status",
+    is_flag=True,
+    help="Print the campaign's counts and the failed, refused and in-doubt addresses.",
+)
 @click.option(
     "--max-attempts",
     metavar="N",
@@ -327,6 +337,7 @@ def send(
     rate: float,
     state_dir: Path | None,
     force_new_campaign: bool,
+    resend_in_doubt: bool,
     status: bool,
     max_attempts: int,
     retry_delay: float,
@@ -343,10 +354,13 @@ def send(
     come from the URL or MAGBUILDER_SMTP_USER / MAGBUILDER_SMTP_PASSWORD.
 
     \b
-    Every recipient's state (pending, sent, failed, refused) is committed to a ledger
-    (SQLite) before the next message. Run the same command again after a crash, Ctrl-C or
-    failures: it resumes, never sends twice to an address the server accepted, retries
-    temporary (4xx) failures with back-off, and never retries permanent (5xx) refusals.
+    Every recipient's state (pending, sent, failed, refused, in doubt) is committed to a
+    ledger (SQLite) before the next message. Run the same command again after a crash,
+    Ctrl-C or failures: it resumes, retries temporary (4xx) failures with back-off, and
+    never retries permanent (5xx) refusals. A message whose fate is unknown (the connection
+    was lost or timed out after the whole message went to the server, or the sender died
+    while handing it over) is "in doubt": named in the report and --status, and sent again
+    only with --resend-in-doubt. Nobody gets a second copy unless you choose it.
     If the newsletter changed since sending began it refuses, unless --force-new-campaign.
 
     \b
@@ -356,8 +370,9 @@ def send(
       magbuilder send issues/2026-12.yaml --subscribers subs.csv --smtp smtp://mail.example.org
       magbuilder send issues/2026-12.yaml --status
 
-    Exit codes: 0 done, 1 bad input or addresses still failing (run again), 2 usage,
-    130 stopped by Ctrl-C (run again to resume). See the README, "Sending".
+    Exit codes: 0 done, 1 bad input, addresses still failing (run again) or recipients in
+    doubt (see --resend-in-doubt), 2 usage, 130 stopped by Ctrl-C (run again to resume).
+    See the README, "Sending".
     """
     from .deliver import SendIncomplete, SendOptions, campaign_status, parse_smtp_url, send_issue
     from .deliver.report import format_result, format_status, resume_hint
@@ -373,12 +388,13 @@ def send(
         rate=rate,
         state_dir=state_dir,
         force_new_campaign=force_new_campaign,
+        resend_in_doubt=resend_in_doubt,
         max_attempts=max_attempts,
         retry_delay=retry_delay,
     )
     result = send_issue(manifest, options)
     click.echo(format_result(result))
-    if result.exit_code:  # stopped, or addresses still failing: exit 130 or 1 with the hint
+    if result.exit_code:  # stopped, still failing or in doubt: exit 130 or 1 with the hint
         raise SendIncomplete(resume_hint(result) or "not everything was sent", result.exit_code)
 
 

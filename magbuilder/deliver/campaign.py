@@ -3,12 +3,15 @@
 A campaign sends one message at a time, at most ``rate`` a second, recording each recipient's
 state in the ledger before moving on; running it again resumes where it stopped. Transient
 failures are retried with exponential back-off, permanent refusals are recorded and left alone.
-See ``ledger`` for the one window in which a crash can duplicate a message (at most one).
+A message whose fate is unknown (its data went out, no reply came, or the sender died meanwhile)
+is recorded *in doubt* and named, and sent again only with ``resend_in_doubt``: nobody gets a
+second copy unless the editor chose it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import heapq
 import itertools
 import logging
@@ -17,7 +20,7 @@ import signal
 import time
 from collections import Counter, deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, TextIO
 
@@ -25,7 +28,15 @@ from email_validator import EmailNotValidError, validate_email
 
 from ..errors import InputError, MagbuilderError, UsageError
 from ..manifest import load_issue, shown
-from .ledger import Campaign, Ledger, Recipient, campaign_path, exclusive, find_campaigns
+from .ledger import (
+    IN_FLIGHT_REASON,
+    Campaign,
+    Ledger,
+    Recipient,
+    campaign_path,
+    exclusive,
+    find_campaigns,
+)
 from .messages import CampaignContent, load_content
 from .progress import Progress
 from .smtp import Mailer, Outcome, SmtpFatalError, SmtpSettings
@@ -40,6 +51,8 @@ DEFAULT_MAX_ATTEMPTS = 5  # per recipient and run, for transient (4xx) failures
 DEFAULT_RETRY_DELAY = 30.0  # seconds before the first retry; doubles each attempt
 MAX_RETRY_DELAY = 900.0
 REFUSAL_LIMIT = 10  # this many refusals in a row: the server refuses the message, not the people
+STOPPED_IN_HAND = "the run was stopped while handing this message to the server"
+NOT_AGAIN = "not sent again unless you ask (--resend-in-doubt)"
 
 
 class SendIncomplete(MagbuilderError):
@@ -64,6 +77,7 @@ class SendOptions:
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     retry_delay: float = DEFAULT_RETRY_DELAY
     max_retry_delay: float = MAX_RETRY_DELAY
+    resend_in_doubt: bool = False  # send once more to those in doubt (they may get it twice)
 
 
 @dataclass
@@ -77,19 +91,25 @@ class SendResult:
     counts: dict[str, int] = field(default_factory=dict)
     failed: list[Recipient] = field(default_factory=list)
     refused: list[Recipient] = field(default_factory=list)
+    in_doubt: list[Recipient] = field(default_factory=list)  # on the list, fate unknown
     sent_now: int = 0
     written: list[Path] = field(default_factory=list)
     test_to: str | None = None
     test_reply: Outcome | None = None
     stopped_by: str | None = None  # "SIGINT", "SIGTERM" or None
     abandoned: bool = False  # a second signal cut the message in hand short
+    abandoned_in_doubt: bool = False  # … after its data had started to go out: now in doubt
     retry_left: int = 0  # transient failures whose attempts this run ran out
     exit_code: int = 0
 
 
 @dataclass(frozen=True)
 class CampaignStatus:
-    """The state of an issue's latest campaign, for ``--status``."""
+    """The state of an issue's latest campaign, for ``--status``.
+
+    A recipient the ledger has in flight counts as in doubt: a send may be handing it over right
+    now, but if none is running, a run stopped while doing so.
+    """
 
     issue_id: str
     folder: Path
@@ -98,7 +118,7 @@ class CampaignStatus:
     counts: dict[str, int]
     failed: list[Recipient]
     refused: list[Recipient]
-    in_flight: list[Recipient]
+    in_doubt: list[Recipient]
 
 
 def campaign_folder(root: Path, issue_id: str, state_dir: Path | None = None) -> Path:
@@ -142,6 +162,10 @@ def send_issue(
         raise UsageError("--smtp URL is required to send (or use --dry-run DIR)")
     if options.rate < 0 or options.max_attempts < 1 or options.retry_delay < 0:
         raise UsageError("--rate and --retry-delay must be ≥ 0, --max-attempts ≥ 1")
+    if options.resend_in_doubt and (options.test_address or options.dry_run):
+        raise UsageError(
+            "--resend-in-doubt applies to sending to the list, not --test or --dry-run"
+        )
     secret = secret_from_env(environ)  # before anything else: no secret, no start
     content = load_content(manifest, secret)
     subscribers = None
@@ -158,24 +182,42 @@ def send_issue(
     return _send_campaign(content, subscribers, options, stop, progress_stream)
 
 
+IN_FLIGHT_NOW = (
+    "in flight when last recorded: being sent now, or a run stopped while handing this message "
+    "to the server"
+)
+
+
 def campaign_status(manifest: Path | str, state_dir: Path | None = None) -> CampaignStatus:
-    """The counts by state and the failed addresses of the issue's latest campaign."""
+    """The counts by state and the addresses that did not get it, of the issue's latest campaign.
+
+    Read only: it takes no lock and changes nothing, so it may run beside a sender.
+    """
     issue = load_issue(manifest)
     folder = campaign_folder(issue.root, issue.id, state_dir)
     campaigns = find_campaigns(folder, issue.id)
     if not campaigns:
         return CampaignStatus(issue.id, folder, None, None, {}, [], [], [])
     path = campaigns[-1][1]
-    with Ledger.open(path) as ledger:
+    with Ledger.open(path, upgrade=False) as ledger:
+        counts = ledger.counts()
+        in_doubt = []
+        for row in ledger.recipients():
+            if row.in_flight:
+                counts[row.state] -= 1
+                counts["in_doubt"] += 1
+                in_doubt.append(replace(row, state="in_doubt", reply=IN_FLIGHT_NOW))
+            elif row.state == "in_doubt":
+                in_doubt.append(row)
         return CampaignStatus(
             issue.id,
             folder,
             path,
             ledger.campaign,
-            ledger.counts(),
-            ledger.recipients("failed"),
+            counts,
+            [r for r in ledger.recipients("failed") if not r.in_flight],
             ledger.recipients("refused"),
-            ledger.in_flight(),
+            in_doubt,
         )
 
 
@@ -239,16 +281,19 @@ def _open_campaign(folder: Path, content: CampaignContent, force_new: bool) -> L
         if started.digest == content.digest:
             return ledger
         counts = ledger.counts()
-        handed = counts["sent"] + counts["refused"]
+        # In doubt or in flight, a message may be in a mailbox as surely as a sent one.
+        doubtful = counts["in_doubt"] + sum(r.state != "in_doubt" for r in ledger.in_flight())
+        handed = counts["sent"] + counts["refused"] + doubtful
         if not handed:  # nothing went out yet: the new content simply replaces the old
             ledger.set_digest(content.digest, content.subject)
             log.info("the newsletter changed before anything was sent: campaign %d updated", number)
             return ledger
         ledger.close()
         total = sum(counts.values())
+        in_doubt = f", {doubtful} in doubt" if doubtful else ""
         raise InputError(
             f"the newsletter of issue {issue.id} changed since campaign {number} started sending "
-            f"({counts['sent']} of {total} sent; ledger {_shown(path, content)}).\n"
+            f"({counts['sent']} of {total} sent{in_doubt}; ledger {_shown(path, content)}).\n"
             f"To finish campaign {number}, restore the content it started with. To send the "
             f"changed newsletter as campaign {number + 1} to everyone on the list, including "
             f"the {counts['sent']} who have the earlier version, re-run with --force-new-campaign."
@@ -291,25 +336,33 @@ def _send_campaign(
             added,
             _shown(ledger.path, content),
         )
-        for row in ledger.in_flight():
+        # Under the lock, a recipient still in flight is one a dead run was handing over: the
+        # server may have it, so it is in doubt like any message whose reply never came.
+        for row in ledger.settle_in_flight():
+            log.warning("%s: in doubt: %s; %s", row.address, IN_FLIGHT_REASON, NOT_AGAIN)
+        listed = {s.key for s in subscribers.subscribers}
+        doubtful = [r for r in ledger.recipients("in_doubt") if r.key in listed]
+        if doubtful and options.resend_in_doubt:
             log.warning(
-                "%s: an earlier run stopped while handing this message to the server; it is "
-                "sent again, so this one recipient may receive it twice (see the README, Sending)",
-                row.address,
+                "--resend-in-doubt: sending another copy to %d recipient%s in doubt (each may "
+                "receive the newsletter twice)",
+                len(doubtful),
+                "s" * (len(doubtful) != 1),
             )
         result = SendResult("send", issue.id, ledger=ledger.path, campaign=number)
         with stop.installed():
             _run(content, subscribers, options, ledger, stop, result, progress_stream)
-        listed = {s.key for s in subscribers.subscribers}
         result.counts = ledger.counts()
         result.failed = [r for r in ledger.recipients("failed") if r.key in listed]
         result.refused = ledger.recipients("refused")
+        result.in_doubt = [r for r in ledger.recipients("in_doubt") if r.key in listed]
         gone = [r for r in ledger.recipients("pending") if r.key not in listed]
         if gone:
             log.info("%d pending addresses are no longer on the list: not sent", len(gone))
     if result.stopped_by:
         result.exit_code = 130 if result.stopped_by == "SIGINT" else 1
-    elif result.failed:
+    elif result.failed or result.in_doubt:
+        # In doubt is unfinished business only the editor can settle: a script must notice.
         result.exit_code = 1
     return result
 
@@ -326,6 +379,8 @@ def _run(
     """The send loop: due retries first, then the list in order; one committed state each."""
     rows = {r.key: r for r in ledger.recipients()}
     states = {s.key: rows[s.key].state for s in subscribers.subscribers}
+    if options.resend_in_doubt:  # to send again: pending for this run's counts and progress
+        states = {key: "pending" if state == "in_doubt" else state for key, state in states.items()}
     attempts = {s.key: rows[s.key].attempts for s in subscribers.subscribers}
     counts = Counter(states.values())
     pending: deque[Subscriber] = deque()
@@ -337,11 +392,20 @@ def _run(
         if row.state == "failed" and row.next_retry_at:
             wait = max(0.0, (row.next_retry_at - now_wall).total_seconds())
             heapq.heappush(retries, (now + wait, next(order), subscriber))
-        elif row.state in ("pending", "failed"):
+        elif row.state in ("pending", "failed") or (
+            row.state == "in_doubt" and options.resend_in_doubt
+        ):
             pending.append(subscriber)
     total = len(subscribers.subscribers)
     if not pending and not retries:
-        log.info("campaign %d is complete: nothing left to send", ledger.campaign.number)
+        if counts["in_doubt"]:
+            log.info(
+                "campaign %d has nothing left to send, but %d in doubt (listed below)",
+                ledger.campaign.number,
+                counts["in_doubt"],
+            )
+        else:
+            log.info("campaign %d is complete: nothing left to send", ledger.campaign.number)
         return
     pace = 1.0 / options.rate if options.rate > 0 else 0.0
     assert options.smtp is not None
@@ -353,10 +417,13 @@ def _run(
     )
 
     def shown_counts() -> dict[str, int]:
-        return {state: counts[state] for state in ("sent", "failed", "refused")}
+        shown = {state: counts[state] for state in ("sent", "failed", "refused")}
+        if counts["in_doubt"]:
+            shown["in doubt"] = counts["in_doubt"]
+        return shown
 
     def finished() -> int:
-        return counts["sent"] + counts["refused"]
+        return counts["sent"] + counts["refused"] + counts["in_doubt"]
 
     progress = Progress(
         total,
@@ -391,9 +458,16 @@ def _run(
             in_hand = key
             attempts[key] += 1
             try:
-                outcome = mailer.send(content.sender, subscriber.email, data)
+                outcome = mailer.send(
+                    content.sender,
+                    subscriber.email,
+                    data,
+                    handing_over=functools.partial(ledger.handing_over, key),
+                )
             except (SmtpFatalError, Stopped):
-                ledger.release(key)  # it never left: a run that stops here loses nothing
+                # Raised only before the end of the data left (an in-doubt message is an
+                # outcome): it cannot have arrived, and a run that stops here loses nothing.
+                ledger.release(key)
                 in_hand = None
                 raise
             if outcome.status == "sent":
@@ -406,6 +480,10 @@ def _run(
                 new_state = "refused"
                 refusals_in_a_row += 1
                 log.warning("%s: refused: %s", subscriber.email, outcome.reply)
+            elif outcome.status == "in_doubt":
+                ledger.mark_in_doubt(key, outcome.reply)
+                new_state = "in_doubt"
+                log.warning("%s: in doubt: %s; %s", subscriber.email, outcome.reply, NOT_AGAIN)
             else:
                 delay = retry_delay(attempts[key], options)
                 retry_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=delay)
@@ -436,8 +514,13 @@ def _run(
     except Stopped:
         pass
     except KeyboardInterrupt:  # a second signal: the message in hand is abandoned
-        result.abandoned = in_hand is not None
         mailer.abort()  # a QUIT in the middle of the data would only wait for a reply
+        result.abandoned = in_hand is not None
+        row = ledger.get(in_hand) if in_hand else None
+        if row and row.in_flight:  # its data had started to go out: the server may have it
+            ledger.mark_in_doubt(row.key, STOPPED_IN_HAND)
+            log.warning("%s: in doubt: %s; %s", row.address, STOPPED_IN_HAND, NOT_AGAIN)
+            result.abandoned_in_doubt = True
         stop.request(stop.signal or signal.SIGINT)
     except SmtpFatalError as exc:
         raise SmtpFatalError(

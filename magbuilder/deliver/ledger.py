@@ -1,21 +1,21 @@
 """The send ledger: one SQLite file per campaign recording each recipient's delivery state.
 
 States: ``pending`` (not yet accepted), ``sent`` (the server accepted it; its reply is kept),
-``failed`` (a transient 4xx or connection problem: reason, attempts, next retry) and ``refused``
-(a permanent 5xx: never retried).
+``failed`` (a transient 4xx, or a connection lost before the message was complete: reason,
+attempts, next retry), ``refused`` (a permanent 5xx: never retried) and ``in_doubt`` (the whole
+message went to the server but no answer came back: it may or may not have arrived, so it is
+sent again only when the editor asks, ``send --resend-in-doubt``).
 
 Durability: WAL journal with ``synchronous=FULL``, and every outcome is its own committed (and
 synced) transaction, made *before* the next message is started. A recipient is marked
-``in_flight`` (and its attempt counted) before its message is handed to the server, and marked
-``sent`` only after the server answered 250 to the end of the data.
+``in_flight``, fully synced, once the server is ready for the data and before the first byte of
+the message leaves; the outcome clears the mark, and ``sent`` is recorded only after the server
+answered 250 to the end of the data.
 
-The one unavoidable window: if the process dies after the server accepted a message but before
-the ``sent`` mark is committed (a few milliseconds), the next run cannot know the message arrived
-and sends it again. Messages go out one at a time, so this can only ever concern the single
-message in flight: at most one recipient gets a duplicate. Such a recipient is still marked
-``in_flight`` on the next run, which says so. (The same window opens if the connection breaks
-between the end of the data and the server's reply: the message is offered again rather than
-risk losing it.)
+So a process that dies at any moment leaves at most one recipient in flight, and only one whose
+message may have reached the server: the next run settles it as ``in_doubt`` (see
+:meth:`Ledger.settle_in_flight`) instead of sending it again. Dying before the mark is harmless:
+the message had not left, and is sent as usual.
 """
 
 from __future__ import annotations
@@ -33,8 +33,9 @@ from pathlib import Path
 
 from ..errors import InputError
 
-STATES = ("pending", "sent", "failed", "refused")
-SCHEMA_VERSION = 1
+STATES = ("pending", "sent", "failed", "refused", "in_doubt")
+SCHEMA_VERSION = 2  # 2 added the in_doubt state; a version 1 ledger is upgraded when sending
+IN_FLIGHT_REASON = "an earlier run stopped while handing this message to the server"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS campaign (
     id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -49,10 +50,10 @@ CREATE TABLE IF NOT EXISTS recipients (
     key TEXT PRIMARY KEY,         -- the normalised (lower-case) address
     address TEXT NOT NULL,        -- the address as sent
     state TEXT NOT NULL DEFAULT 'pending'
-        CHECK (state IN ('pending', 'sent', 'failed', 'refused')),
+        CHECK (state IN ('pending', 'sent', 'failed', 'refused', 'in_doubt')),
     attempts INTEGER NOT NULL DEFAULT 0,
-    in_flight INTEGER NOT NULL DEFAULT 0,  -- 1 while the message is being handed to the server
-    reply TEXT,                   -- the server's reply (sent, refused) or the failure reason
+    in_flight INTEGER NOT NULL DEFAULT 0,  -- 1 from the first byte of the data to the outcome
+    reply TEXT,                   -- the server's reply (sent, refused), or why failed / in doubt
     next_retry TEXT,              -- failed only: when to try again (UTC, ISO 8601)
     updated TEXT NOT NULL
 );
@@ -186,19 +187,45 @@ class Ledger:
         return cls.open(path)
 
     @classmethod
-    def open(cls, path: Path) -> Ledger:
-        """An existing campaign file."""
+    def open(cls, path: Path, *, upgrade: bool = True) -> Ledger:
+        """An existing campaign file; one of format 1 is upgraded unless ``upgrade`` is false.
+
+        Format 1 lacks only the ``in_doubt`` state, so reading it (``--status``) needs no upgrade.
+        """
         if not path.is_file():
             raise InputError(f"{path}: no such ledger file")
         db = cls._connect(path)
         version = db.execute("PRAGMA user_version").fetchone()[0]
-        if version != SCHEMA_VERSION:
+        if version == 1 and upgrade:
+            cls._upgrade_from_1(db)
+        elif version not in (1, SCHEMA_VERSION):
             db.close()
             raise InputError(
                 f"{path}: ledger format {version} is not the supported {SCHEMA_VERSION}: "
                 "use the magbuilder version that created it"
             )
         return cls(path, db)
+
+    @staticmethod
+    def _upgrade_from_1(db: sqlite3.Connection) -> None:
+        """Add the ``in_doubt`` state: SQLite cannot change a CHECK, so the table is rebuilt.
+
+        A row format 1 left in flight stays so: it is settled as in doubt like any other.
+        """
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("ALTER TABLE recipients RENAME TO recipients_v1")
+            db.execute("DROP INDEX IF EXISTS recipients_state")
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute("INSERT INTO recipients SELECT * FROM recipients_v1 ORDER BY rowid")
+            db.execute("DROP TABLE recipients_v1")
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
     def close(self) -> None:
         self._db.close()
@@ -266,21 +293,40 @@ class Ledger:
         return counts
 
     def in_flight(self) -> list[Recipient]:
-        """Recipients whose message was being handed over when an earlier run stopped."""
-        return [r for r in self.recipients() if r.in_flight]
+        """Recipients whose message was being handed over (now, or when a run stopped)."""
+        rows = self._db.execute("SELECT * FROM recipients WHERE in_flight ORDER BY rowid")
+        return [Recipient(**{**dict(r), "in_flight": True}) for r in rows]
+
+    def settle_in_flight(self) -> list[Recipient]:
+        """Mark in doubt every recipient an earlier run left in flight; returns them.
+
+        Only the sender holding the issue's lock may call this: for any other, the recipient in
+        flight may be the message a running sender is handing over right now.
+        """
+        settled = self.in_flight()
+        for row in settled:
+            self.mark_in_doubt(row.key, IN_FLIGHT_REASON)
+        return [r for r in (self.get(row.key) for row in settled) if r]
 
     def begin(self, key: str) -> None:
-        """Count an attempt and mark the recipient in flight, before the message leaves.
+        """Count an attempt, before the transaction with the server starts.
 
         Committed without waiting for the disk: it survives the process dying, and the next
-        commit (the outcome, fully synced) makes it durable too. Losing it to a power cut only
-        loses the warning about this recipient, not their state, which is still unsent.
+        commit (fully synced) makes it durable too. A power cut can only lose the count.
         """
         self._db.execute("PRAGMA synchronous=NORMAL")
         try:
-            self._update(key, "attempts = attempts + 1, in_flight = 1")
+            self._update(key, "attempts = attempts + 1")
         finally:
             self._db.execute("PRAGMA synchronous=FULL")
+
+    def handing_over(self, key: str) -> None:
+        """Mark the recipient in flight: the server is ready for the data, none has left yet.
+
+        Fully synced before it returns, because from the next moment on the server may accept
+        the message: a mark lost to a power cut would let the next run send it a second time.
+        """
+        self._update(key, "in_flight = 1")
 
     def mark_sent(self, key: str, reply: str) -> None:
         """The server accepted the message (call only after its 250 to the data)."""
@@ -297,8 +343,12 @@ class Ledger:
         """A permanent refusal (5xx): never retried."""
         self._update(key, "state = 'refused', in_flight = 0, reply = ?, next_retry = NULL", reply)
 
+    def mark_in_doubt(self, key: str, reason: str) -> None:
+        """The server may or may not have accepted it: never sent again unless the editor asks."""
+        self._update(key, "state = 'in_doubt', in_flight = 0, reply = ?, next_retry = NULL", reason)
+
     def release(self, key: str) -> None:
-        """The message certainly did not leave (e.g. the run stopped before it): not in flight."""
+        """The message certainly did not reach its end (e.g. no server to hand it to)."""
         self._update(key, "in_flight = 0")
 
     def _update(self, key: str, assignments: str, *args: str) -> None:

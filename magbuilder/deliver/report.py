@@ -16,9 +16,15 @@ def _path(path: Path) -> str:
         return str(path)
 
 
+IN_DOUBT_TITLE = (
+    "in doubt (the server may or may not have it; sent again only with --resend-in-doubt):"
+)
+NAMED_IN_HINT = 10  # the stderr hint names this many; the report on stdout names every one
+
+
 def _counts(counts: dict[str, int]) -> list[str]:
     width = max(len(str(n)) for n in [*counts.values(), 0])
-    return [f"  {state:<8} {counts.get(state, 0):>{width}}" for state in STATES]
+    return [f"  {state.replace('_', ' '):<8} {counts.get(state, 0):>{width}}" for state in STATES]
 
 
 def _addresses(title: str, rows: list[Recipient], *, next_retry: bool = False) -> list[str]:
@@ -48,12 +54,8 @@ def format_status(status: CampaignStatus) -> str:
             next_retry=True,
         ),
         *_addresses("refused (permanent; never retried):", status.refused),
+        *_addresses(IN_DOUBT_TITLE, status.in_doubt),
     ]
-    for row in status.in_flight:
-        lines.append(
-            f"in flight when a run stopped: {row.address} (sent again on resume; "
-            "may be received twice)"
-        )
     return "\n".join(lines)
 
 
@@ -64,7 +66,9 @@ def format_result(result: SendResult) -> str:
         return f"dry run: wrote {len(result.written)} messages to {folder}; nothing was sent"
     if result.kind == "test":
         reply = result.test_reply
-        verdict = "accepted" if reply and reply.status == "sent" else "NOT accepted"
+        verdict = {"sent": "accepted", "in_doubt": "perhaps accepted (in doubt)"}.get(
+            reply.status if reply else "", "NOT accepted"
+        )
         said = reply.reply if reply else "?"
         return f"test copy to {result.test_to} {verdict} by the server: {said}"
     assert result.ledger is not None
@@ -78,28 +82,53 @@ def format_result(result: SendResult) -> str:
             next_retry=True,
         ),
         *_addresses("refused (permanent; never retried):", result.refused),
+        *_addresses(IN_DOUBT_TITLE, result.in_doubt),
     ]
     return "\n".join(lines)
 
 
+def _in_doubt_hint(rows: list[Recipient]) -> str:
+    count = len(rows)
+    names = ", ".join(r.address for r in rows[:NAMED_IN_HINT])
+    if count > NAMED_IN_HINT:
+        names += f" and {count - NAMED_IN_HINT} more (all listed above)"
+    who = "recipients are" if count != 1 else "recipient is"
+    return (
+        f"{count} {who} in doubt (the server may or may not have accepted the message): "
+        f"{names}.\n"
+        "They are not sent again automatically, so nobody gets the newsletter twice. If the "
+        "server's log does not show them delivered, run the same command with "
+        "--resend-in-doubt to send them another copy."
+    )
+
+
 def resume_hint(result: SendResult) -> str | None:
-    """The stderr line of a run that left work to do: how it ended, how to go on."""
+    """The stderr lines of a run that left work to do: how it ended, how to go on."""
     if result.kind == "test" and result.exit_code:
+        if result.test_reply and result.test_reply.status == "in_doubt":
+            return "the test copy is in doubt (above): look in the mailbox before sending another"
         return "the server did not accept the test copy (its reply is above)"
+    lines = []
     if result.stopped_by:
-        hand = (
-            "the message in hand was abandoned and will be sent again"
-            if result.abandoned
-            else "the message in hand was finished and recorded"
-        )
-        return (
+        if result.abandoned_in_doubt:
+            hand = (
+                "the message in hand was abandoned after it went to the server: it is in doubt "
+                "(below). Nothing else is lost"
+            )
+        elif result.abandoned:
+            hand = "the message in hand was abandoned and will be sent again. Nothing is lost"
+        else:
+            hand = "the message in hand was finished and recorded. Nothing is lost"
+        lines.append(
             f"stopped by {result.stopped_by} after {result.sent_now} messages in this run; "
-            f"{hand}. Nothing is lost: run the same command again to resume."
+            f"{hand}: run the same command again to resume."
         )
-    if result.failed:
+    elif result.failed:
         count = len(result.failed)
-        return (
+        lines.append(
             f"{count} address{'es' * (count != 1)} failed temporarily (listed above): run the "
             "same command again later to retry"
         )
-    return None
+    if result.in_doubt:
+        lines.append(_in_doubt_hint(result.in_doubt))
+    return "\n".join(lines) or None

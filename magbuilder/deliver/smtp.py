@@ -1,7 +1,9 @@
 """Handing messages to an SMTP server: TLS, login, reconnects, and reading the server's replies.
 
 Replies are classified per message: 2xx sent, 4xx transient (retry later), 5xx refused (never
-retried). Problems that concern every message (login refused, TLS certificate not trusted, sender
+retried). A message whose whole data went out but whose reply never came (connection lost,
+timeout) is *in doubt*: the server may have accepted it, so it is never offered again here.
+Problems that concern every message (login refused, TLS certificate not trusted, sender
 address refused with 5xx, server unreachable) raise :class:`SmtpFatalError` and stop the run.
 """
 
@@ -11,6 +13,7 @@ import contextlib
 import ipaddress
 import logging
 import os
+import re
 import smtplib
 import ssl
 from collections.abc import Callable, Mapping
@@ -27,7 +30,8 @@ PASSWORD_ENV = "MAGBUILDER_SMTP_PASSWORD"
 TLS_MODES = ("auto", "starttls", "ssl", "none")
 DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
 
-Status = Literal["sent", "transient", "refused"]
+Status = Literal["sent", "transient", "refused", "in_doubt"]
+LOST_AFTER_DATA = "connection lost after the end of the data, before the server's reply"
 
 
 class SmtpFatalError(MagbuilderError):
@@ -121,7 +125,7 @@ def parse_smtp_url(
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of one message: sent, transient failure, or refused; with the server's words."""
+    """What became of one message: sent, transient failure, refused or in doubt; and why."""
 
     status: Status
     reply: str
@@ -131,6 +135,18 @@ class Outcome:
 def _reply(code: int, text: bytes | str) -> str:
     text = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
     return f"{code} {' '.join(text.split())}".strip()
+
+
+def _wire(data: bytes) -> bytes:
+    """The message as ``smtplib`` sends it after DATA: leading dots doubled, ends in CRLF.CRLF."""
+    data = re.sub(rb"(?m)^\.", b"..", data)
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    return data + b".\r\n"
+
+
+class _LostAfterData(Exception):
+    """The whole message went out, then no reply came: the server may or may not have it."""
 
 
 def _classify(code: int, text: bytes | str) -> Outcome:
@@ -298,18 +314,31 @@ class Mailer:
 
     # -- sending -----------------------------------------------------------------------------
 
-    def send(self, sender: str, recipient: str, data: bytes) -> Outcome:
+    def send(
+        self,
+        sender: str,
+        recipient: str,
+        data: bytes,
+        *,
+        handing_over: Callable[[], None] | None = None,
+    ) -> Outcome:
         """Hand one message for one recipient to the server and report what it said.
 
-        A connection lost before the server's final reply is reopened and the message offered
-        once more; lost again, the outcome is transient (the caller retries later).
+        ``handing_over`` is called once the server is ready for the data, before its first byte
+        leaves: from then on the server may accept the message. A connection lost before the
+        end of the data is reopened and the message offered once more (it cannot have arrived);
+        lost again, the outcome is transient. Lost after the end of the data, or no reply within
+        the timeout, the outcome is ``in_doubt`` and the message is not offered again.
         """
         lost = ""
         for _ in range(2):
             self.connect()
             assert self._smtp is not None
             try:
-                outcome = self._transaction(self._smtp, sender, recipient, data)
+                outcome = self._transaction(self._smtp, sender, recipient, data, handing_over)
+            except _LostAfterData as exc:
+                self._drop()
+                return Outcome("in_doubt", str(exc))
             except (smtplib.SMTPServerDisconnected, OSError) as exc:
                 self._drop()
                 lost = f"connection lost: {exc or type(exc).__name__}"
@@ -320,7 +349,14 @@ class Mailer:
             return outcome
         return Outcome("transient", lost)
 
-    def _transaction(self, smtp: smtplib.SMTP, sender: str, recipient: str, data: bytes) -> Outcome:
+    def _transaction(
+        self,
+        smtp: smtplib.SMTP,
+        sender: str,
+        recipient: str,
+        data: bytes,
+        handing_over: Callable[[], None] | None,
+    ) -> Outcome:
         code, text = smtp.mail(sender)
         if code != 250:
             self._reset(smtp, code)
@@ -334,11 +370,29 @@ class Mailer:
         if code not in (250, 251):
             self._reset(smtp, code)
             return _classify(code, text)
+        # smtplib's data(), in two halves: a failure while the message goes out means its end
+        # never left (the server must discard it); after that, only the reply can tell.
+        code, text = smtp.docmd("data")
+        if code != 354:  # the DATA command itself was refused
+            self._reset(smtp, code)
+            return _classify(code, text)
         try:
-            code, text = smtp.data(data)
-        except smtplib.SMTPDataError as exc:  # the DATA command itself was refused
-            self._reset(smtp, exc.smtp_code)
-            return _classify(exc.smtp_code, exc.smtp_error)
+            if handing_over:
+                handing_over()
+            smtp.send(_wire(data))
+        except (smtplib.SMTPServerDisconnected, OSError):
+            raise
+        except BaseException:  # mid-data, the connection can carry nothing else (not even QUIT)
+            self._drop()
+            raise
+        try:
+            code, text = smtp.getreply()
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            if isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError):
+                raise _LostAfterData(
+                    f"no reply within {self.settings.timeout:g} s after the end of the data"
+                ) from None
+            raise _LostAfterData(LOST_AFTER_DATA) from None
         return _classify(code, text)
 
     def _reset(self, smtp: smtplib.SMTP, code: int) -> None:

@@ -90,18 +90,22 @@ def decode(data: bytes, where: str) -> str:
                 "bad encoding",
                 [Finding(where, None, f"broken UTF-16 (byte {exc.start}): save it as CSV UTF-8")],
             ) from None
-    if b"\x00" in data[:1000]:
-        raise InputError(
-            "bad encoding",
-            [
-                Finding(
-                    where,
-                    1,
-                    "looks like UTF-16 or a spreadsheet file, not text: "
-                    'export it as "CSV UTF-8 (comma delimited)"',
-                )
-            ],
-        )
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        line = _line_of(data, nul)
+        if line == 1:  # UTF-16 without a BOM, or a spreadsheet's binary file, from the start
+            reason = (
+                "looks like UTF-16 or a spreadsheet file, not text: "
+                'export it as "CSV UTF-8 (comma delimited)"'
+            )
+        else:  # a text file with a stray NUL: say where it is
+            start = data.rfind(b"\n", 0, nul) + 1
+            column = len(data[start:nul].decode("utf-8", "replace")) + 1
+            reason = (
+                f"a NUL character (byte 0x00) at column {column}: the file is damaged or not "
+                'plain text; remove the character, or export the list again as "CSV UTF-8"'
+            )
+        raise InputError("bad encoding", [Finding(where, line, reason)])
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

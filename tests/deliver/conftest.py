@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -22,7 +23,7 @@ SECRET = "test-secret-7b1f9c2ad4e85a3b6c0d"
 SENDABLE_SITE = SITE + '  unsubscribe_url: "https://mag.example/unsubscribe?token={token}"\n'
 
 # A reply plan: address → replies to give at RCPT, in turn; then the address is accepted.
-# "always:<reply>" answers that reply every time.
+# "always:<reply>" answers that reply every time; "drop" closes the connection without a reply.
 Plan = dict[str, list[str]]
 
 
@@ -42,6 +43,9 @@ class Recorder:
         # Called with (number of messages stored so far, server) once a message is stored, that
         # is accepted, just before its 250 goes out: the moment a sender must not yet know of.
         self.after_accept: Callable[[int, SMTP], None] | None = None
+        # Called with the number of messages stored so far once a message is stored: the seconds
+        # to wait before its 250 goes out (a server slow to answer the end of the data).
+        self.reply_delay: Callable[[int], float] | None = None
 
     async def handle_EHLO(
         self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses
@@ -72,6 +76,9 @@ class Recorder:
                 if reply.startswith("always:"):
                     return reply.removeprefix("always:")
                 plan.pop(0)
+                if reply == "drop":
+                    server.transport.close()
+                    return "451 4.3.0 never seen: the connection is closed"
                 return reply
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
@@ -89,6 +96,8 @@ class Recorder:
             count = len(self.messages)
         if self.after_accept:
             self.after_accept(count, server)
+        if self.reply_delay:
+            await asyncio.sleep(self.reply_delay(count))
         return "250 2.0.0 Ok: queued as TEST"
 
     # -- reading what arrived -------------------------------------------------------------------
@@ -110,6 +119,26 @@ class Recorder:
     def raw(self) -> list[tuple[str, bytes]]:
         with self.lock:
             return list(self.messages)
+
+
+def drop_without_replying(count: int, server: SMTP) -> None:
+    """An ``after_accept`` hook: the message is stored, then the connection closes unanswered.
+
+    The sender cannot tell this from a server that lost the message: its fate is unknown.
+    """
+    server.transport.close()  # the 250 that follows is written to a closed transport: never sent
+
+
+def drop_the_first(times: int) -> Callable[[int, SMTP], None]:
+    """``drop_without_replying`` for the first ``times`` messages, then a normal server."""
+    dropped: list[int] = []
+
+    def hook(count: int, server: SMTP) -> None:
+        if len(dropped) < times:
+            dropped.append(count)
+            drop_without_replying(count, server)
+
+    return hook
 
 
 class LoopbackController(Controller):

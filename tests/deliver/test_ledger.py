@@ -55,29 +55,40 @@ def test_every_outcome_is_committed_with_synchronous_full_whatever_sqlite_defaul
     with Ledger.open(path) as ledger:  # the connection a resumed run uses
         assert synchronous(ledger) == FULL
         ledger.add([("a@x.org", "a@x.org"), ("b@x.org", "b@x.org"), ("c@x.org", "c@x.org")])
+        ledger.add([("d@x.org", "d@x.org")])
         statements: list[str] = []
         ledger._db.set_trace_callback(statements.append)
         ledger.begin("a@x.org")
+        ledger.handing_over("a@x.org")
         ledger.mark_sent("a@x.org", "250 ok")
         ledger.begin("b@x.org")
         ledger.mark_failed("b@x.org", "451 later", dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
         ledger.begin("c@x.org")
         ledger.mark_refused("c@x.org", "550 no")
+        ledger.begin("d@x.org")
+        ledger.handing_over("d@x.org")
+        ledger.mark_in_doubt("d@x.org", "connection lost")
         assert synchronous(ledger) == FULL
 
-    # The setting in force when each outcome was committed. (The in-flight mark before it may
-    # skip the disk sync: the outcome's sync of the WAL makes both durable.)
+    # The setting in force when each outcome, and each in-flight mark, was committed: the mark
+    # must be on the disk before the data leaves, or a power cut could turn a message in doubt
+    # back into one that is sent again. (Counting the attempt may skip the sync.)
     level, outcomes = FULL, []
     for statement in statements:
         if setting := re.fullmatch(r"PRAGMA synchronous\s*=\s*(\w+);?", statement.strip(), re.I):
             value = setting[1].upper()
             level = int(value) if value.isdigit() else LEVELS[value]
-        elif change := re.match(r"UPDATE recipients SET (state = '\w+')", statement.strip()):
+        elif change := re.match(
+            r"UPDATE recipients SET (state = '\w+'|in_flight = 1)", statement.strip()
+        ):
             outcomes.append((change[1], level))
     assert outcomes == [
+        ("in_flight = 1", FULL),
         ("state = 'sent'", FULL),
         ("state = 'failed'", FULL),
         ("state = 'refused'", FULL),
+        ("in_flight = 1", FULL),
+        ("state = 'in_doubt'", FULL),
     ]
 
 
@@ -85,6 +96,7 @@ def test_states_and_counts(ledger):
     assert ledger.add([("a@x.org", "A@x.org"), ("b@x.org", "b@x.org"), ("c@x.org", "c@x.org")]) == 3
     assert ledger.add([("a@x.org", "a@x.org"), ("d@x.org", "d@x.org")]) == 1  # a kept as is
     ledger.begin("a@x.org")
+    ledger.handing_over("a@x.org")
     assert ledger.get("a@x.org").in_flight
     ledger.mark_sent("a@x.org", "250 2.0.0 Ok: queued as 123")
     ledger.begin("b@x.org")
@@ -92,7 +104,7 @@ def test_states_and_counts(ledger):
     ledger.mark_failed("b@x.org", "451 4.7.1 greylisted", retry)
     ledger.begin("c@x.org")
     ledger.mark_refused("c@x.org", "550 5.1.1 no such user")
-    assert ledger.counts() == {"pending": 1, "sent": 1, "failed": 1, "refused": 1}
+    assert ledger.counts() == {"pending": 1, "sent": 1, "failed": 1, "refused": 1, "in_doubt": 0}
     a, b, c = (ledger.get(k) for k in ("a@x.org", "b@x.org", "c@x.org"))
     assert (a.address, a.state, a.reply, a.attempts, a.in_flight) == (
         "A@x.org", "sent", "250 2.0.0 Ok: queued as 123", 1, False
@@ -104,7 +116,7 @@ def test_states_and_counts(ledger):
 
 def test_each_change_is_committed_before_the_call_returns(ledger):
     ledger.add([("a@x.org", "a@x.org")])
-    ledger.begin("a@x.org")
+    ledger.handing_over("a@x.org")
     other = Ledger.open(ledger.path)  # a second connection sees it at once: nothing uncommitted
     assert other.in_flight()[0].key == "a@x.org"
     ledger.mark_sent("a@x.org", "250 ok")
@@ -136,3 +148,86 @@ def test_only_one_sender_per_issue_at_a_time(tmp_path):
             pass
     with exclusive(tmp_path, "t-1"):  # released
         pass
+
+
+def test_in_doubt_is_a_state_of_its_own(ledger):
+    ledger.add([("a@x.org", "a@x.org"), ("b@x.org", "b@x.org")])
+    ledger.begin("a@x.org")
+    ledger.handing_over("a@x.org")
+    ledger.mark_in_doubt("a@x.org", "connection lost after the end of the data")
+    assert ledger.counts() == {"pending": 1, "sent": 0, "failed": 0, "refused": 0, "in_doubt": 1}
+    [a] = ledger.recipients("in_doubt")
+    assert (a.key, a.attempts, a.in_flight, a.reply, a.next_retry) == (
+        "a@x.org", 1, False, "connection lost after the end of the data", None
+    )  # fmt: skip
+
+
+def test_only_the_hand_over_marks_a_message_in_flight(ledger):
+    """Counting an attempt is not enough: until the data goes out, nothing can have arrived."""
+    ledger.add([("a@x.org", "a@x.org")])
+    ledger.begin("a@x.org")
+    assert not ledger.get("a@x.org").in_flight
+    ledger.handing_over("a@x.org")
+    assert ledger.get("a@x.org").in_flight
+
+
+def test_a_message_in_flight_when_the_sender_died_is_in_doubt(ledger):
+    ledger.add([("a@x.org", "a@x.org"), ("b@x.org", "b@x.org"), ("c@x.org", "c@x.org")])
+    ledger.begin("a@x.org")
+    ledger.handing_over("a@x.org")
+    ledger.mark_sent("a@x.org", "250 ok")
+    ledger.begin("b@x.org")
+    ledger.handing_over("b@x.org")  # … and the process dies here
+    with Ledger.open(ledger.path) as resumed:
+        settled = resumed.settle_in_flight()
+        assert [(r.address, r.state) for r in settled] == [("b@x.org", "in_doubt")]
+        assert resumed.get("b@x.org").reply == (
+            "an earlier run stopped while handing this message to the server"
+        )
+        assert resumed.in_flight() == []
+        assert resumed.counts()["in_doubt"] == 1
+        assert resumed.settle_in_flight() == []
+
+
+V1_SCHEMA = """
+CREATE TABLE campaign (
+    id INTEGER PRIMARY KEY CHECK (id = 1), issue_id TEXT NOT NULL, number INTEGER NOT NULL,
+    digest TEXT NOT NULL, subject TEXT NOT NULL, created TEXT NOT NULL, updated TEXT NOT NULL
+);
+CREATE TABLE recipients (
+    key TEXT PRIMARY KEY, address TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending'
+        CHECK (state IN ('pending', 'sent', 'failed', 'refused')),
+    attempts INTEGER NOT NULL DEFAULT 0, in_flight INTEGER NOT NULL DEFAULT 0,
+    reply TEXT, next_retry TEXT, updated TEXT NOT NULL
+);
+CREATE INDEX recipients_state ON recipients (state);
+INSERT INTO campaign VALUES (1, 't-1', 1, 'abc', 'S', '2026-12-01', '2026-12-01');
+INSERT INTO recipients VALUES ('a@x.org', 'a@x.org', 'sent', 1, 0, '250 ok', NULL, 'x');
+INSERT INTO recipients VALUES ('b@x.org', 'b@x.org', 'pending', 1, 1, NULL, NULL, 'x');
+INSERT INTO recipients VALUES ('c@x.org', 'c@x.org', 'pending', 0, 0, NULL, NULL, 'x');
+PRAGMA user_version = 1;
+"""
+
+
+def test_a_ledger_of_the_previous_format_is_upgraded_when_sending_resumes(tmp_path):
+    path = campaign_path(tmp_path, "t-1", 1)
+    db = sqlite3.connect(path)
+    db.executescript(V1_SCHEMA)
+    db.close()
+    with Ledger.open(path, upgrade=False) as reader:  # --status reads it as it is
+        assert reader.counts()["sent"] == 1
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 1
+    with Ledger.open(path) as ledger:  # a send upgrades it
+        assert [r.key for r in ledger.settle_in_flight()] == ["b@x.org"]
+        assert ledger.counts() == {
+            "pending": 1,
+            "sent": 1,
+            "failed": 0,
+            "refused": 0,
+            "in_doubt": 1,
+        }
+        assert ledger.get("a@x.org").reply == "250 ok"
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert db.execute("PRAGMA index_list(recipients)").fetchall()[0][1] == "recipients_state"

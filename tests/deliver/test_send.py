@@ -6,6 +6,7 @@ import html
 import io
 import re
 import sqlite3
+from dataclasses import replace
 from email import message_from_bytes, policy
 
 import pytest
@@ -14,7 +15,7 @@ from magbuilder.deliver import SendOptions, SmtpFatalError, parse_smtp_url, send
 from magbuilder.deliver.ledger import exclusive
 from magbuilder.errors import InputError
 
-from .conftest import SECRET, addresses, subscriber_rows, write_csv
+from .conftest import SECRET, addresses, drop_without_replying, subscriber_rows, write_csv
 
 TOKEN = re.compile(r"https://mag\.example/unsubscribe\?token=([A-Za-z0-9_-]{43})")
 
@@ -54,7 +55,7 @@ def test_every_subscriber_gets_exactly_one_personalised_message(project, server,
     result = send(project, options(csv, smtp_url))
     assert result.exit_code == 0
     assert result.sent_now == 210
-    assert result.counts == {"pending": 0, "sent": 210, "failed": 0, "refused": 0}
+    assert result.counts == {"pending": 0, "sent": 210, "failed": 0, "refused": 0, "in_doubt": 0}
     received = server.received()
     assert set(received) == addresses(210)
     assert set(received.values()) == {1}
@@ -108,7 +109,7 @@ def test_5xx_is_recorded_as_refused_and_never_retried(project, server, smtp_url,
     server.rcpt_plan = {gone: ["always:550 5.1.1 No such user here"]}
     first = send(project, options(csv, smtp_url))
     assert first.exit_code == 0
-    assert first.counts == {"pending": 0, "sent": 11, "failed": 0, "refused": 1}
+    assert first.counts == {"pending": 0, "sent": 11, "failed": 0, "refused": 1, "in_doubt": 0}
     assert [(r.address, r.reply) for r in first.refused] == [(gone, "550 5.1.1 No such user here")]
     second = send(project, options(csv, smtp_url))
     assert second.sent_now == 0
@@ -239,3 +240,45 @@ def test_sending_needs_a_token_in_the_unsubscribe_url(tmp_project, smtp_url, sec
     assert caught.value.report().startswith(
         "magbuilder.yaml: site.unsubscribe_url is not set: sending needs each subscriber's own"
     )
+
+
+def test_no_reply_to_the_data_in_time_leaves_that_recipient_in_doubt_until_resent_on_request(
+    project, server, smtp_url, secret
+):
+    csv = write_csv(project, subscriber_rows(5))
+    slow = "reader0002@subs.example"
+    server.reply_delay = lambda count: 2.0 if count == 3 else 0.0  # the third message stored
+    impatient = replace(parse_smtp_url(smtp_url, environ={}), timeout=0.5)
+    opts = replace(options(csv, smtp_url), smtp=impatient)
+    first = send(project, opts)
+    assert first.exit_code == 1
+    assert [(r.address, r.state, r.reply, r.attempts) for r in first.in_doubt] == [
+        (slow, "in_doubt", "no reply within 0.5 s after the end of the data", 1)
+    ]
+    assert first.counts == {"pending": 0, "sent": 4, "failed": 0, "refused": 0, "in_doubt": 1}
+    assert server.received() == dict.fromkeys(addresses(5), 1)
+
+    again = send(project, opts)
+    assert (again.exit_code, again.sent_now, [r.address for r in again.in_doubt]) == (1, 0, [slow])
+    resent = send(project, replace(opts, resend_in_doubt=True))
+    assert (resent.exit_code, resent.sent_now, resent.in_doubt) == (0, 1, [])
+    assert server.received() == {**dict.fromkeys(addresses(5), 1), slow: 2}
+
+
+def test_content_change_after_messages_went_out_in_doubt_refuses_to_resume(
+    project, server, smtp_url, secret
+):
+    """A message in doubt may be in a mailbox: the content can no longer change freely."""
+    csv = write_csv(project, subscriber_rows(3))
+    server.after_accept = drop_without_replying
+    first = send(project, options(csv, smtp_url))
+    assert first.counts["in_doubt"] == 3 and first.counts["sent"] == 0
+    review = project / "content/reviews/a.md"
+    review.write_text(review.read_text().replace("A short standfirst.", "A corrected one."))
+    with pytest.raises(
+        InputError,
+        match=r"changed since campaign 1 started sending \(0 of 3 sent, "
+        r"3 in doubt",
+    ):
+        send(project, options(csv, smtp_url, resend_in_doubt=True))
+    assert sum(server.received().values()) == 3

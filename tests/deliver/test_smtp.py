@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import socket
 import ssl
 import subprocess
+from dataclasses import replace
 
 import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -13,7 +15,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from magbuilder.deliver.smtp import Mailer, SmtpFatalError, parse_smtp_url
 from magbuilder.errors import UsageError
 
-from .conftest import LoopbackController, Recorder
+from .conftest import LoopbackController, Recorder, drop_the_first
 
 MESSAGE = b"Subject: hi\r\nFrom: news@mag.example\r\nTo: x\r\n\r\nHello\r\n"
 SENDER = "news@mag.example"
@@ -105,21 +107,22 @@ def test_a_refused_sender_stops_everything(mailer, server: Recorder):
         mailer.send(SENDER, "ok@x.example", MESSAGE)
 
 
-def test_a_dropped_connection_is_reopened_and_the_message_offered_again(mailer, server: Recorder):
-    dropped = []
+def test_a_connection_lost_before_the_end_of_the_data_is_reopened_and_the_message_offered_again(
+    mailer, server: Recorder
+):
+    # Dropped at RCPT, before any data: the message cannot have arrived, so it is safe to offer.
+    server.rcpt_plan = {"r1@x.example": ["drop"]}
 
-    def drop_once(count, srv):
-        if count == 1 and not dropped:
-            dropped.append(True)
-            srv.transport.close()  # before any reply: the message was not accepted
-            return "451 never seen"
-        return None
+    def close_after_replying(count, srv):  # as a server closing an idle connection would
+        if count == 2:
+            asyncio.get_running_loop().call_soon(srv.transport.close)
 
-    server.before_accept = drop_once
-    for n in range(3):
+    server.after_accept = close_after_replying
+    for n in range(4):
         assert mailer.send(SENDER, f"r{n}@x.example", MESSAGE).status == "sent"
-    assert server.received() == {f"r{n}@x.example": 1 for n in range(3)}
-    assert server.sessions == 2
+    assert server.received() == {f"r{n}@x.example": 1 for n in range(4)}
+    assert server.rcpt_attempts["r1@x.example"] == 2
+    assert server.sessions == 3
 
 
 def test_421_closes_the_connection_and_is_transient(mailer, server: Recorder):
@@ -240,3 +243,44 @@ def test_starttls_required_but_not_offered(smtp_url):
     settings = parse_smtp_url(smtp_url, "starttls", environ={})
     with pytest.raises(SmtpFatalError, match="does not offer STARTTLS"):
         Mailer(settings).connect()
+
+
+# -- the end of the data: before it, a lost connection is safe to retry; after it, in doubt -------
+
+
+def test_a_connection_lost_after_the_end_of_the_data_is_in_doubt_and_not_offered_again(
+    mailer, server: Recorder
+):
+    server.after_accept = drop_the_first(1)  # the server stored it, then closed unanswered
+    outcome = mailer.send(SENDER, "a@x.example", MESSAGE)
+    assert (outcome.status, outcome.code) == ("in_doubt", None)
+    assert outcome.reply == "connection lost after the end of the data, before the server's reply"
+    assert server.received() == {"a@x.example": 1}  # once: the sender cannot know it arrived
+    assert mailer.send(SENDER, "b@x.example", MESSAGE).status == "sent"  # on a new connection
+    assert server.received() == {"a@x.example": 1, "b@x.example": 1}
+    assert server.sessions == 2
+
+
+def test_no_reply_in_time_after_the_end_of_the_data_is_in_doubt(smtp_server):
+    controller, server = smtp_server
+    settings = parse_smtp_url(f"smtp://127.0.0.1:{controller.port}", environ={})
+    server.reply_delay = lambda count: 3.0 if count == 1 else 0.0
+    with Mailer(replace(settings, timeout=0.5)) as mailer:
+        outcome = mailer.send(SENDER, "slow@x.example", MESSAGE)
+        assert (outcome.status, outcome.reply) == (
+            "in_doubt",
+            "no reply within 0.5 s after the end of the data",
+        )
+        assert mailer.send(SENDER, "next@x.example", MESSAGE).status == "sent"
+    assert server.received() == {"slow@x.example": 1, "next@x.example": 1}
+
+
+def test_the_hand_over_hook_runs_once_the_server_is_ready_for_the_data(mailer, server: Recorder):
+    """The sender records "in flight" there: before it nothing can arrive, after it anything can."""
+    calls: list[int] = []
+    server.rcpt_plan = {"grey@x.example": ["451 4.7.1 Greylisted"]}
+    hook = lambda: calls.append(len(server.raw()))  # noqa: E731
+    assert mailer.send(SENDER, "grey@x.example", MESSAGE, handing_over=hook).status == "transient"
+    assert calls == []  # refused at RCPT: the data never went out
+    assert mailer.send(SENDER, "ok@x.example", MESSAGE, handing_over=hook).status == "sent"
+    assert calls == [0]  # called before the message reached the server

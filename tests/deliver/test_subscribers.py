@@ -141,3 +141,23 @@ def test_values_are_single_line(tmp_path):
     text = 'email,name\na@example.org,"Ann\r\n\tLee\x00 "\n'
     [ann] = read_subscribers(write(tmp_path, text.replace("\x00", "\x07"))).subscribers
     assert ann.name == "Ann Lee"
+
+
+@pytest.mark.parametrize("line", [2, 5, 60])  # line 60 is past the first 1,000 bytes
+def test_a_nul_byte_is_reported_on_its_own_line(tmp_path, line):
+    lines = ["email,name", *(f"r{n}@example.org,Reader {n}" for n in range(2, 70))]
+    lines[line - 1] = lines[line - 1].replace("Reader", "Rea\x00der")
+    column = lines[line - 1].index("\x00") + 1
+    with pytest.raises(InputError) as caught:
+        read_subscribers(write(tmp_path, "\n".join(lines) + "\n"), shown="subs.csv")
+    assert caught.value.report() == (
+        f"subs.csv:{line}: a NUL character (byte 0x00) at column {column}: the file is damaged "
+        'or not plain text; remove the character, or export the list again as "CSV UTF-8"'
+    )
+
+
+def test_utf16_without_a_bom_is_recognised_on_line_1(tmp_path):
+    data = "email,name\nann@example.org,Ann\n".encode("utf-16-le")
+    with pytest.raises(InputError) as caught:
+        read_subscribers(write(tmp_path, data), shown="subs.csv")
+    assert caught.value.report().startswith("subs.csv:1: looks like UTF-16 or a spreadsheet file")
