@@ -7,10 +7,12 @@ Front matter and manifests are validated into these models once, at the edge (``
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 BCP47 = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
 SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
@@ -24,6 +26,23 @@ class Model(BaseModel):
 
 
 NonEmpty = Field(min_length=1)
+
+# What ``str.splitlines`` breaks a line at: in a mail header, each one starts a new header.
+LINE_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
+
+
+def _one_line(value: str) -> str:
+    """A value that goes into a mail header: no line break and no other control character."""
+    for char in value:
+        if char in LINE_BREAKS or unicodedata.category(char) == "Cc":
+            what = "a line break" if char in LINE_BREAKS else "a control character"
+            raise PydanticCustomError(
+                "one_line", f"contains {what} (U+{ord(char):04X}): write it on one line"
+            )
+    return value
+
+
+OneLine = Annotated[str, AfterValidator(_one_line)]
 
 
 class Film(Model):
@@ -61,6 +80,7 @@ class FrontMatter(Model):
     image: ImageRef | None = None
     source_url: str | None = Field(None, pattern=r"^https?://\S+$")
     guid: str | None = None
+    truncated: bool = Field(False, description="ingest found the text cut off, e.g. by a paywall")
 
     @field_validator("published", mode="before")
     @classmethod
@@ -115,8 +135,8 @@ class SectionSpec(Model):
 class NewsletterSpec(Model):
     """The newsletter's subject line, inbox preheader and optional intro (Markdown)."""
 
-    subject: str = NonEmpty
-    preheader: str = NonEmpty
+    subject: OneLine = NonEmpty
+    preheader: OneLine = NonEmpty
     intro: str | None = None
 
 
@@ -126,7 +146,7 @@ HTTPS_URL = r"^https://[^\s/]+(/\S*)?$"
 class Site(Model):
     """Magazine-wide settings: from ``magbuilder.yaml``, overridable per issue under ``site:``."""
 
-    name: str = NonEmpty
+    name: OneLine = NonEmpty
     tagline: str | None = None
     base_url: str = Field(pattern=HTTPS_URL, description="where the full reviews live")
     archive_url: str | None = Field(
@@ -136,15 +156,15 @@ class Site(Model):
         None, pattern=HTTPS_URL, description="where build/<id>/images/ is uploaded"
     )
     address: str | None = None
-    from_email: str = Field(min_length=3, description="newsletter sender, 'Name <addr>'")
-    reply_to: str | None = None
-    list_id: str | None = None
-    unsubscribe_url: str | None = Field(
+    from_email: OneLine = Field(min_length=3, description="newsletter sender, 'Name <addr>'")
+    reply_to: OneLine | None = None
+    list_id: OneLine | None = None
+    unsubscribe_url: OneLine | None = Field(
         None,
         pattern=HTTPS_URL,
         description="one-click unsubscribe endpoint; '{token}' is filled in",
     )
-    unsubscribe_mailto: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+$")
+    unsubscribe_mailto: OneLine | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+$")
     utm: dict[str, str] = Field(
         default_factory=lambda: {
             "utm_source": "newsletter",
@@ -181,6 +201,10 @@ class Site(Model):
 
 PAGE_SIZES_MM = {"a4": (210.0, 297.0), "230x300": (230.0, 300.0), "letter": (215.9, 279.4)}
 SIZE_PATTERN = r"^(?i:a4|letter|\d+(\.\d+)?x\d+(\.\d+)?(mm)?)$"
+# The smallest text block (page less margins) the default layout's two columns, headings and
+# hero images fit in: A6 with the default margins leaves 69 × 106 mm and still reads well;
+# 90 × 130 mm (54 × 88) already breaks headings inside words.
+MIN_TEXT_BLOCK_MM = (60.0, 90.0)
 
 
 class Margins(Model):
@@ -201,6 +225,29 @@ class PrintSpec(Model):
     marks: bool = Field(False, description="crop marks outside the bleed on the print file")
     binding: Literal["perfect", "saddle"] = "perfect"
     output_condition: str = Field("FOGRA39", description="printing condition of the ICC profile")
+
+    @model_validator(mode="after")
+    def _leaves_a_text_block(self) -> PrintSpec:
+        # A page smaller than its margins lays out as a hundred pages of overflow, exit 0.
+        (width, height), m = self.trim_mm, self.margins
+        text_w, text_h = width - m.inside - m.outside, height - m.top - m.bottom
+        min_w, min_h = MIN_TEXT_BLOCK_MM
+        if text_w >= min_w and text_h >= min_h:
+            return self
+        block = (
+            f"a text block of {text_w:g} × {text_h:g} mm"
+            if text_w > 0 and text_h > 0
+            else "no text block"
+        )
+        raise PydanticCustomError(
+            "text_block",
+            f"the {self.size} page ({width:g} × {height:g} mm) less its margins (inside "
+            f"{m.inside:g} + outside {m.outside:g} mm across, top {m.top:g} + bottom "
+            f"{m.bottom:g} mm down) leaves {block}, and the layout needs at least "
+            f"{min_w:g} × {min_h:g} mm: use a larger size or smaller margins",
+            # Shown at the key the person chose: the size, else the margins they set.
+            {"at": "size" if "size" in self.model_fields_set else "margins"},
+        )
 
     @property
     def trim_mm(self) -> tuple[float, float]:

@@ -13,7 +13,7 @@ from typing import Any
 from .content import Issue, Manifest, Review, Section
 from .errors import Finding, InputError
 from .paths import CONFIG_NAME, find_root, shown
-from .store import media_problem, read_review, review_slugs
+from .store import media_problem, read_review, review_file_problem, review_slugs
 from .validation import did_you_mean, validate
 from .yamlpos import Positions, load_yaml
 
@@ -154,8 +154,8 @@ def _read_selected(
 ) -> list[list[Review]]:
     """Each section's reviews read from ``content/reviews/``, in order.
 
-    Adds to ``findings`` an unknown slug, a review selected twice and every problem in a review
-    file, each at its own ``path:line``.
+    Adds to ``findings`` an unknown slug, a review selected twice, a review file linked in from
+    outside ``content/`` and every problem in a review file, each at its own ``path:line``.
     """
     content_dir = root / "content"
     reviews_dir = content_dir / "reviews"
@@ -191,6 +191,16 @@ def _read_selected(
                 continue
             seen[slug] = line
             path = reviews_dir / f"{slug}.md"
+            if problem := review_file_problem(content_dir, path):
+                findings.append(
+                    Finding(
+                        where,
+                        line,
+                        f"sections[{s_index}].reviews[{r_index}]: review '{slug}' "
+                        f"(content/reviews/{slug}.md) {problem}",
+                    )
+                )
+                continue
             try:
                 reviews.append(read_review(path, shown(path, root), content_dir))
             except InputError as exc:

@@ -63,6 +63,24 @@ def inside(base: Path, relative: str) -> Path | None:
     return candidate if candidate.is_relative_to(base.resolve()) else None
 
 
+def review_file_problem(content_dir: Path, path: Path) -> str | None:
+    """Why the review file ``path`` may not be read: a symlink leading out of ``content_dir``.
+
+    Builds read nothing outside ``content/`` (like images, see ``inside``); a review linked in
+    from elsewhere would put a file nobody reviewed into the magazine. A ``path`` that is not
+    under ``content_dir`` to begin with is the caller's business, not a link.
+    """
+    if not path.absolute().is_relative_to(content_dir.absolute()):
+        return None
+    target = path.resolve()
+    if target.is_relative_to(content_dir.resolve()):
+        return None
+    return (
+        f"is a symlink to a file outside content/ ({target}): builds read nothing outside "
+        "content/; copy the file into content/reviews/ instead"
+    )
+
+
 def media_problem(content_dir: Path, src: str) -> str | None:
     """Why ``src`` (a path under content/) cannot be used, or None when it is a readable file."""
     path = inside(content_dir, src)
@@ -78,9 +96,14 @@ def read_review(
 ) -> Review:
     """Load and validate one review file; raises InputError listing every problem.
 
-    With ``content_dir``, the hero image and images in the body must exist under it.
+    With ``content_dir``, the hero image and images in the body must exist under it, and so
+    must the file itself: one linked in from outside is refused unread, with an InputError that
+    has no findings, because the manifest line that selects it is the place to say so
+    (``manifest._read_selected``), once.
     """
     shown = display or path
+    if content_dir is not None and (problem := review_file_problem(content_dir, path)):
+        raise InputError(f"{shown} {problem}")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:

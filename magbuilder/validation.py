@@ -58,6 +58,8 @@ def _message(model: type[BaseModel], err: dict[str, Any]) -> str:
     loc = err["loc"]
     where = format_loc(loc)
     kind = err["type"]
+    if at := _at(err):  # a check of the whole mapping, about one of its keys: says it all
+        return f"{format_loc((*loc, at))}: {err['msg']}"
     if kind == "missing":
         return f"missing required key '{where}': add it"
     if kind == "extra_forbidden":
@@ -85,6 +87,12 @@ def _message(model: type[BaseModel], err: dict[str, Any]) -> str:
     return f"{where}: {msg}, got {shown}"
 
 
+def _at(err: dict[str, Any]) -> str | None:
+    """The key a model-wide check's error is about (its ``at`` context), shown and pointed at."""
+    at = (err.get("ctx") or {}).get("at")
+    return at if isinstance(at, str) else None
+
+
 def validate(
     model: type[M], data: Any, positions: Positions, path: Path | str
 ) -> tuple[M | None, list[Finding]]:
@@ -103,6 +111,6 @@ def validate(
             elif err["type"] == "missing":
                 line = positions.key_line(loc[:-1]) if loc[:-1] else positions.line(())
             else:
-                line = positions.line(loc)
+                line = positions.key_line((*loc, at)) if (at := _at(err)) else positions.line(loc)
             findings.append(Finding(path, line, _message(model, err)))
         return None, findings

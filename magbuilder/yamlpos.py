@@ -8,14 +8,127 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
+from yaml.events import AliasEvent, MappingStartEvent, SequenceStartEvent
+from yaml.resolver import Resolver
 
 from .errors import Finding, InputError
 
 Loc = tuple[str | int, ...]
 
+# Limits for every YAML file magbuilder reads. Its own files never use anchors or aliases, nest
+# at most 5 collections deep (ingest.yaml's rules.labels lists) and are a few kilobytes.
+MAX_CHARS = 1_000_000
+MAX_DEPTH = 20
+NEEDED_DEPTH = 5
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser when built in
-    """SafeLoader with YAML 1.2 booleans: only true/false, so ``lang: no`` stays Norwegian."""
+
+class _Refused(yaml.MarkedYAMLError):
+    """YAML that parses but that magbuilder does not read: an alias, a merge key, deep nesting."""
+
+
+class _Duplicate(yaml.MarkedYAMLError):
+    """Keys written twice in one file; ``found`` holds one finding per duplicate."""
+
+    def __init__(self, found: list[tuple[int, str, int]]) -> None:
+        super().__init__()
+        self.found = found  # (line of the second key, the key as written, line of the first)
+
+
+class _LimitedComposer(Composer):
+    """PyYAML's composer, refusing aliases and nesting beyond ``MAX_DEPTH`` as it goes.
+
+    PyYAML turns an alias into a second reference to the anchored node, so nine lines of
+    nested aliases (billion laughs) are small until the data is walked — positions, pydantic,
+    JSON — 9**9 times. No magbuilder file needs an alias, so every one is refused, where it is
+    written, before anything walks the data. The depth is counted here, before any recursion:
+    PyYAML's own composer recurses per level, and so do the walks after it.
+    """
+
+    def __init__(self) -> None:
+        Composer.__init__(self)  # not super(): the parser's __init__ comes next in the MRO
+        self.depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        if self.check_event(AliasEvent):
+            event = self.peek_event()
+            raise _Refused(
+                None,
+                None,
+                f"YAML alias '*{event.anchor}' is not allowed (magbuilder files never need "
+                "anchors and aliases, and a few of them can expand to gigabytes): write the "
+                "value out in full",
+                event.start_mark,
+            )
+        nested = self.check_event(SequenceStartEvent, MappingStartEvent)
+        if nested:
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise _Refused(None, None, _too_deep(), self.peek_event().start_mark)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= nested
+
+
+def _too_deep() -> str:
+    return (
+        f"YAML nested more than {MAX_DEPTH} levels deep (magbuilder files need at most "
+        f"{NEEDED_DEPTH}): flatten it"
+    )
+
+
+_CParser = yaml.cyaml.CParser if hasattr(yaml, "CSafeLoader") else None  # built with libyaml
+
+
+if _CParser is not None:  # libyaml's scanner and parser; the composer above on its events
+
+    class _Base(_LimitedComposer, _CParser, SafeConstructor, Resolver):
+        def __init__(self, stream: str) -> None:
+            _CParser.__init__(self, stream)
+            _LimitedComposer.__init__(self)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+
+else:
+
+    class _Base(_LimitedComposer, yaml.SafeLoader):  # type: ignore[no-redef]
+        def __init__(self, stream: str) -> None:
+            yaml.SafeLoader.__init__(self, stream)
+            _LimitedComposer.__init__(self)
+
+
+class _Loader(_Base):
+    """SafeLoader with YAML 1.2 booleans: only true/false, so ``lang: no`` stays Norwegian.
+
+    Also refuses aliases, deep nesting (``_LimitedComposer``), merge keys and keys written twice.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.duplicates: list[tuple[int, str, int]] = []
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # '<<' would hide keys written twice
+                raise _Refused(
+                    None,
+                    None,
+                    "merge key '<<' is not allowed: write the keys out in full",
+                    key_node.start_mark,
+                )
+        mapping = super().construct_mapping(node, deep)
+        if len(mapping) < len(node.value):  # a key written twice: say where, both times
+            first: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node)  # built above: from the cache
+                line = key_node.start_mark.line + 1
+                if key in first:
+                    self.duplicates.append((line, str(key_node.value), first[key]))
+                else:
+                    first[key] = line
+        return mapping
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         # A value shaped like a date or number that is not one (2026-02-30, 5000 digits) makes
@@ -80,6 +193,10 @@ def _syntax_finding(exc: yaml.MarkedYAMLError, path: Path | str, offset: int) ->
     mark = exc.problem_mark or exc.context_mark
     if isinstance(exc, _BadValue) and mark:
         return Finding(path, mark.line + 1 + offset, f"{exc.problem}: correct the value")
+    if isinstance(exc, _Refused) and mark:
+        return Finding(path, mark.line + 1 + offset, str(exc.problem))
+    if "exceeded maximum nesting depth" in str(exc.problem) and mark:  # libyaml's own limit
+        return Finding(path, mark.line + 1 + offset, _too_deep())
     context = ""
     if exc.context_mark and exc.context:
         context = f" ({exc.context} that starts on line {exc.context_mark.line + 1 + offset})"
@@ -98,6 +215,13 @@ def load_yaml(text: str, path: Path | str, line_offset: int = 0) -> tuple[Any, P
     ``line_offset`` shifts reported lines, for YAML embedded in a larger file (front matter).
     Raises InputError with the line of a syntax error.
     """
+    if len(text) > MAX_CHARS:  # before parsing: nothing this size is a magbuilder file
+        message = (
+            f"{len(text):,} characters of YAML, more than the {MAX_CHARS:,} magbuilder reads: a "
+            "manifest, front matter or settings file is far smaller; check that this is the "
+            "right file"
+        )
+        raise InputError("YAML too large", [Finding(path, 1 + line_offset, message)])
     loader = _Loader(text)
     try:  # one parse: the node tree gives the positions, then the data is built from it
         node = loader.get_single_node()
@@ -113,6 +237,18 @@ def load_yaml(text: str, path: Path | str, line_offset: int = 0) -> tuple[Any, P
         raise InputError("YAML error", [Finding(path, None, f"cannot read YAML: {exc}")]) from None
     finally:
         loader.dispose()
+    if loader.duplicates:
+        raise InputError(
+            "duplicate keys",
+            [
+                Finding(
+                    path,
+                    line + line_offset,
+                    f"key '{key}' appears twice (first on line {first + line_offset}): keep one",
+                )
+                for line, key, first in sorted(loader.duplicates)
+            ],
+        )
     lines: dict[Loc, int] = {}
     if node is not None:
         _walk(node, (), lines)

@@ -54,6 +54,7 @@ class Case:
     args: tuple[str, ...] = BUILD
     setup: Callable[[Path], None] | None = None
     env: dict[str, str] = field(default_factory=dict)
+    timeout: float = 120  # seconds; a row that could hang (a YAML bomb) gets less
 
 
 def latin1(text: str) -> bytes:
@@ -86,6 +87,39 @@ def review_with(body: str = "", **front: str | None) -> str:
     return review_text("Alpha", image=HERO, **front) + body
 
 
+def bomb() -> str:
+    """Billion laughs: nine anchors, each a list of nine aliases to the one before (9**9)."""
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for n in range(1, 9):
+        lines.append(f"a{n}: &a{n} [" + ", ".join([f"*a{n - 1}"] * 9) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def with_front(review: str, yaml: str) -> str:
+    """``review`` with ``yaml`` added at the top of its front matter."""
+    return review.replace("---\n", "---\n" + yaml, 1)
+
+
+def line_count(text: str) -> int:
+    return text.count("\n")
+
+
+def outside_review(root: Path) -> None:
+    """content/reviews/alpha.md as a symlink to a review file outside the project."""
+    target = root.parent / f"{root.name}-elsewhere.md"
+    target.write_text(review_with(), encoding="utf-8")
+    (root / REVIEW).unlink()
+    (root / REVIEW).symlink_to(target)
+
+
+GOOD_MANIFEST = manifest_text(["alpha"])
+TWO_SECTIONS = GOOD_MANIFEST + 'sections:\n  - title: "B"\n    reviews: [alpha]\n'
+FIRST_SECTIONS = GOOD_MANIFEST.splitlines().index("sections: ") + 1
+STRINGS = "layouts/default/strings.yaml"
+STRINGS_TEXT = (REPO / STRINGS).read_text(encoding="utf-8")
+DEEP = 100_000
+HUGE_EDITORIAL = '\n  author: "Ed"\n  text: |\n' + "    lol lol lol lol lol lol\n" * 45_000
+COVER_LINES = '\n  image: media/cover.jpg\n  headline: "Headline"\n  lines: '
 CUSTOM_LAYOUT = manifest_text(["alpha"], layout="custom")
 MISSING_FONT_CSS = (
     "@import url(../../default/print/print.css);\n"
@@ -196,6 +230,60 @@ CASES = [
          {"magbuilder.yaml": SITE + "sites: {}\n"}),
     Case("config-not-utf8", 1, "magbuilder.yaml:2", "not UTF-8",
          {"magbuilder.yaml": latin1(SITE.replace("Test Magazine", "Café"))}),
+    # ---- every YAML file: aliases, nesting, size, duplicate keys (issue 14, items 2-4) ----------
+    Case("manifest-alias-bomb", 1, (MANIFEST, "*a0"), "YAML alias '*a0' is not allowed",
+         {MANIFEST: GOOD_MANIFEST + bomb()}, CHECK, timeout=30),
+    Case("review-alias-bomb", 1, (REVIEW, "*a0"), "YAML alias '*a0' is not allowed",
+         {REVIEW: with_front(review_with(), bomb())}, timeout=30),
+    Case("config-alias-bomb", 1, ("magbuilder.yaml", "*a0"), "YAML alias '*a0' is not allowed",
+         {"magbuilder.yaml": SITE + bomb()}, timeout=30),
+    Case("ingest-alias-bomb", 1, ("ingest.yaml", "*a0"), "YAML alias '*a0' is not allowed",
+         {"ingest.yaml": "ingest:\n  use_default_rules: true\n" + bomb()},
+         ("ingest", "feed.xml"), timeout=30),
+    Case("manifest-nested-100k", 1, (MANIFEST, "lines:"), "YAML nested more than 20 levels deep",
+         {MANIFEST: manifest_text(["alpha"], cover=COVER_LINES + "[" * DEEP + "]" * DEEP)},
+         CHECK),
+    Case("review-nested-990", 1, (REVIEW, "tags:"), "YAML nested more than 20 levels deep",
+         {REVIEW: review_with(tags="[" * 990 + "]" * 990)}),
+    Case("manifest-over-a-megabyte", 1, f"{MANIFEST}:1", "characters of YAML, more than the",
+         {MANIFEST: manifest_text(["alpha"], editorial=HUGE_EDITORIAL)},
+         CHECK, timeout=60),
+    Case("manifest-duplicate-key", 1, f"{MANIFEST}:{line_count(GOOD_MANIFEST) + 1}",
+         f"key 'sections' appears twice (first on line {FIRST_SECTIONS}): keep one",
+         {MANIFEST: TWO_SECTIONS}, CHECK),
+    Case("review-duplicate-key", 1, f"{REVIEW}:3", "key 'title' appears twice (first on line 2)",
+         {REVIEW: with_front(review_with(), 'title: "Beta"\n')}),
+    Case("config-duplicate-key", 1, f"magbuilder.yaml:{line_count(SITE) + 1}",
+         "key 'name' appears twice (first on line 2): keep one",
+         {"magbuilder.yaml": SITE + '  name: "Other Magazine"\n'}),
+    Case("strings-duplicate-key", 1, f"{{root}}/{STRINGS}:{line_count(STRINGS_TEXT) + 1}",
+         "key 'en' appears twice (first on line 2): keep one",
+         {STRINGS: STRINGS_TEXT + 'en:\n  contents: "In this issue"\n'}),
+    Case("ingest-duplicate-key", 1, "ingest.yaml:3", "key 'max_item_bytes' appears twice",
+         {"ingest.yaml": "ingest:\n  max_item_bytes: 10\n  max_item_bytes: 20\n"},
+         ("ingest", "feed.xml")),
+    # ---- one-line values that end up in mail headers (issue 14, item 3) ----------------------
+    Case("subject-with-crlf", 1, (MANIFEST, "subject:"), "newsletter.subject: contains a line",
+         {MANIFEST: manifest_text(["alpha"], newsletter='\n  subject: "Sub\\r\\nject"\n'
+                                  '  preheader: "P"')}),
+    Case("config-from-email-newline", 1, ("magbuilder.yaml", "from_email"),
+         "site.from_email: contains a line break",
+         {"magbuilder.yaml": SITE.replace('<news@mag.example>"',
+                                          '<news@mag.example>\\nBcc: all@mag.example"')}),
+    # ---- a review file outside content/ (issue 14, item 10a) -----------------------------------
+    Case("review-symlinked-outside", 1, (MANIFEST, "- alpha"),
+         "review 'alpha' (content/reviews/alpha.md) is a symlink to a file outside content/",
+         setup=outside_review),
+    Case("review-symlinked-outside-check", 1, (MANIFEST, "- alpha"),
+         "review 'alpha' (content/reviews/alpha.md) is a symlink to a file outside content/",
+         args=CHECK, setup=outside_review),
+    # ---- a page too small for its margins (issue 14, item 8) ---------------------------------
+    Case("print-size-too-small", 1, (MANIFEST, "size:"), "print.size: the 5x5mm page (5 × 5 mm)",
+         {MANIFEST: manifest_text(["alpha"], print="\n  size: 5x5mm")}),
+    Case("print-margins-leave-no-text", 1, (MANIFEST, "margins:"),
+         "print.margins: the A4 page (210 × 297 mm) less its margins",
+         {MANIFEST: manifest_text(["alpha"], print="\n  margins:\n    inside: 80\n"
+                                  "    outside: 80")}, CHECK),
     # ---- options --------------------------------------------------------------------------------
     Case("jobs-zero", 2, None, "Invalid value for '--jobs'", args=(*BUILD, "--jobs", "0")),
     Case("format-unknown", 2, None, "Invalid value for '--format'", {}, (*CHECK, "--format", "x")),
@@ -255,7 +343,7 @@ def framing(case: Case) -> list[str]:
     """The lines a failed command prints besides its finding, by design: the summaries of
     ``check`` (README: "then a summary") and ``preflight``, and ingest's counts. They must be
     there; that they count one error (or nothing ingested) is checked with them."""
-    if case.code != 1:
+    if case.code != 1 or "ingest.yaml" in case.files:  # an unusable ingest.yaml stops it first
         return []
     return {
         "check": [f"{MANIFEST}: failed: 1 error, 0 warnings"],
@@ -324,14 +412,15 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
         env = {**os.environ, **case.env}
         env.pop("MAGBUILDER_SMTP", None)
         before = snapshot(root)
-        result = subprocess.run(
-            [sys.executable, "-m", "magbuilder", *args],
-            cwd=root,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        command = [sys.executable, "-m", "magbuilder", *args]
+        try:
+            result = subprocess.run(
+                command, cwd=root, env=env, capture_output=True, text=True, timeout=case.timeout
+            )
+        except subprocess.TimeoutExpired:  # this row fails, the others still run
+            result = subprocess.CompletedProcess(
+                command, -9, "", f"timed out after {case.timeout} s"
+            )
         return Outcome(root, result, port, before, snapshot(root))
 
     try:
@@ -342,9 +431,9 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
     return results
 
 
-def test_there_are_exactly_54_bad_inputs_with_distinct_names():
+def test_there_are_exactly_72_bad_inputs_with_distinct_names():
     # Exact on purpose: a row added or lost must show up here as a deliberate edit.
-    assert len(CASES) == 54
+    assert len(CASES) == 72
     names = {c.id for c in CASES}
     assert len(names) == len(CASES)
     assert set(WRITES) <= names  # no entry outlives its row

@@ -217,3 +217,106 @@ def test_norwegian_language_code_is_not_a_boolean(tmp_project):
         {"content/reviews/a.md": review_text(), "issues/t-1.yaml": manifest_text(["a"], lang="no")}
     )
     assert load_issue(project / "issues/t-1.yaml").manifest.lang == "no"
+
+
+def test_a_review_symlinked_out_of_content_is_refused_at_the_line_that_selects_it(tmp_project):
+    project = tmp_project({"issues/t-1.yaml": manifest_text(["a", "b"])})
+    elsewhere = project.parent / "elsewhere.md"
+    elsewhere.write_text(review_text("Not ours"), encoding="utf-8")
+    (project / "content/reviews/a.md").symlink_to(elsewhere)
+    (project / "content/reviews/b.md").write_text(review_text("B"), encoding="utf-8")
+    line = manifest_text(["a", "b"]).splitlines().index("      - a") + 1
+    assert errors_of(project) == [
+        f"issues/t-1.yaml:{line}: sections[0].reviews[0]: review 'a' (content/reviews/a.md) is a "
+        f"symlink to a file outside content/ ({elsewhere}): builds read nothing outside "
+        "content/; copy the file into content/reviews/ instead"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("where", "yaml", "message"),
+    [
+        (
+            "issues/t-1.yaml",
+            manifest_text(["a"], newsletter='\n  subject: "Hello\\r\\nBcc: x@y"\n  preheader: "P"'),
+            "newsletter.subject: contains a line break (U+000D): write it on one line, "
+            "got 'Hello\\r\\nBcc: x@y'",
+        ),
+        (
+            "issues/t-1.yaml",
+            manifest_text(["a"], newsletter='\n  subject: "S"\n  preheader: "P\\tQ"'),
+            "newsletter.preheader: contains a control character (U+0009): write it on one "
+            "line, got 'P\\tQ'",
+        ),
+        (
+            "magbuilder.yaml",
+            'site:\n  name: "M"\n  base_url: "https://m.example"\n'
+            '  from_email: "m@m.example"\n  reply_to: "r@m.example\\nBcc: x@y"\n',
+            "site.reply_to: contains a line break (U+000A): write it on one line, "
+            "got 'r@m.example\\nBcc: x@y'",
+        ),
+        (
+            "magbuilder.yaml",
+            'site:\n  name: "M"\n  base_url: "https://m.example"\n'
+            '  from_email: "m@m.example"\n  list_id: "M \\u2028<list.m.example>"\n',
+            "site.list_id: contains a line break (U+2028): write it on one line",
+        ),
+    ],
+    ids=["subject-crlf", "preheader-tab", "reply-to-newline", "list-id-line-separator"],
+)
+def test_a_value_bound_for_a_mail_header_must_be_one_line(tmp_project, where, yaml, message):
+    # Else `check` says ok and `build` dies composing newsletter.eml (ValueError), or worse, a
+    # sender sends the rest of the line as a header of its own.
+    files = {"content/reviews/a.md": review_text(), "issues/t-1.yaml": manifest_text(["a"])}
+    project = tmp_project({**files, where: yaml})
+    [error] = errors_of(project)
+    line = next(n for n, text in enumerate(yaml.splitlines(), 1) if "\\" in text)
+    assert error.startswith(f"{where}:{line}: {message}")
+
+
+@pytest.mark.parametrize(
+    ("spec", "key", "message"),
+    [
+        (
+            "\n  size: 5x5mm",
+            "size",
+            "print.size: the 5x5mm page (5 × 5 mm) less its margins (inside 20 + outside 16 mm "
+            "across, top 20 + bottom 22 mm down) leaves no text block, and the layout needs at "
+            "least 60 × 90 mm: use a larger size or smaller margins",
+        ),
+        (
+            "\n  size: 90x130mm",
+            "size",
+            "print.size: the 90x130mm page (90 × 130 mm) less its margins (inside 20 + outside "
+            "16 mm across, top 20 + bottom 22 mm down) leaves a text block of 54 × 88 mm, and "
+            "the layout needs at least 60 × 90 mm: use a larger size or smaller margins",
+        ),
+        (
+            "\n  bleed: 3\n  margins:\n    inside: 80\n    outside: 80",
+            "margins",
+            "print.margins: the A4 page (210 × 297 mm) less its margins (inside 80 + outside 80 "
+            "mm across, top 20 + bottom 22 mm down) leaves a text block of 50 × 255 mm",
+        ),
+    ],
+    ids=["5x5mm", "just-too-small", "margins-eat-the-page"],
+)
+def test_a_page_must_leave_a_text_block_inside_its_margins(tmp_project, spec, key, message):
+    text = manifest_text(["a"], print=spec)
+    project = tmp_project({"content/reviews/a.md": review_text(), "issues/t-1.yaml": text})
+    [error] = errors_of(project)
+    line = next(n for n, t in enumerate(text.splitlines(), 1) if t.strip().startswith(f"{key}:"))
+    assert error.startswith(f"issues/t-1.yaml:{line}: {message}")
+
+
+def test_the_smallest_text_block_is_60_by_90_mm(tmp_project):
+    # With the default margins (36 mm across, 42 down): 96 × 132 mm is the smallest page.
+    project = tmp_project({"content/reviews/a.md": review_text()})
+    manifest = project / "issues/t-1.yaml"
+    manifest.parent.mkdir()
+    for size in ("96x132mm", "105x148mm"):  # the smallest, and A6
+        manifest.write_text(manifest_text(["a"], print=f"\n  size: {size}"), encoding="utf-8")
+        assert load_issue(manifest).manifest.print.size == size
+    for size in ("95.9x132mm", "96x131.9mm"):
+        manifest.write_text(manifest_text(["a"], print=f"\n  size: {size}"), encoding="utf-8")
+        [error] = errors_of(project)
+        assert "the layout needs at least 60 × 90 mm" in error

@@ -94,3 +94,24 @@ def test_slugs_exclude_incoming_drafts(tmp_path):
     write(tmp_path, review_text(), "one.md")
     write(tmp_path, review_text(), "one.incoming.md")
     assert review_slugs(tmp_path) == ["one"]
+
+
+def test_a_review_symlinked_out_of_content_is_refused_unread(tmp_path):
+    # The manifest line that selects it reports it (test_manifest.py); read_review only refuses.
+    content = tmp_path / "project" / "content"
+    (content / "reviews").mkdir(parents=True)
+    elsewhere = write(tmp_path, "not even front matter\n", "elsewhere.md")
+    link = content / "reviews" / "a-film.md"
+    link.symlink_to(elsewhere)
+    with pytest.raises(InputError) as info:
+        read_review(link, "content/reviews/a-film.md", content_dir=content)
+    assert info.value.findings == []
+    assert str(info.value).startswith(
+        f"content/reviews/a-film.md is a symlink to a file outside content/ ({elsewhere})"
+    )
+    # A link that stays inside content/ is an ordinary review.
+    (content / "drafts").mkdir()
+    inside = write(content / "drafts", review_text(), "draft.md")
+    link.unlink()
+    link.symlink_to(inside)
+    assert read_review(link, content_dir=content).slug == "a-film"

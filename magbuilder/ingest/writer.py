@@ -14,11 +14,10 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from ..errors import InputError
 from ..files import write_atomic
 from ..store import split_front_matter
+from ..yamlpos import load_yaml
 from .state import IngestState, digest
 
 INCOMING = ".incoming.md"
@@ -128,10 +127,14 @@ class ReviewWriter:
 
 
 def _front_matter(path: Path) -> dict:
-    """A review file's front matter as plain data; {} when it cannot be read."""
+    """A review file's front matter as plain data; {} when it cannot be read.
+
+    Read as the build reads it (``load_yaml``: its limits, keys written once, YAML 1.2
+    booleans); a file the build would refuse is not looked into here either.
+    """
     try:
         front, _, _ = split_front_matter(path.read_text(encoding="utf-8"), path)
-        data = yaml.safe_load(front)
-    except (InputError, OSError, UnicodeDecodeError, yaml.YAMLError):
+        data, _ = load_yaml(front, path, line_offset=1)
+    except (InputError, OSError, UnicodeDecodeError):
         return {}
     return data if isinstance(data, dict) else {}

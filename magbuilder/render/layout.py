@@ -12,8 +12,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..errors import Finding, InputError, RenderError
 from ..yamlpos import Positions, load_yaml
 from .fonts import FontSet, font_set
@@ -112,21 +110,20 @@ def _strings(chain: tuple[Path, ...], stamps: tuple[int, ...]) -> dict[str, dict
 
 
 def _read_strings(path: Path) -> dict:
-    """One strings.yaml (``lang: {key: label}``); a broken file is a RenderError with its line."""
+    """One strings.yaml (``lang: {key: label}``); a broken file is a RenderError with its line.
+
+    Read like every other YAML file (``load_yaml``): its limits, no duplicate keys, and
+    ``no:`` is Norwegian, not False.
+    """
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = load_yaml(path.read_text(encoding="utf-8"), path)[0] or {}
     except UnicodeDecodeError as exc:
         raise RenderError(
             "strings not UTF-8",
             [Finding(path, None, f"not UTF-8 (byte {exc.start}): save as UTF-8")],
         ) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or exc
-        raise RenderError(
-            "strings YAML error",
-            [Finding(path, mark.line + 1 if mark else None, f"YAML syntax error: {problem}")],
-        ) from None
+    except InputError as exc:
+        raise RenderError("strings YAML error", exc.findings) from None
     if not isinstance(data, dict) or not all(isinstance(t, dict | None) for t in data.values()):
         raise RenderError(
             "strings not a mapping",
