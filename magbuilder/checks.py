@@ -35,7 +35,7 @@ from pydantic import ValidationError
 from .content import SLUG, Issue, PrintSpec, Review
 from .errors import Finding, InputError, MagbuilderError
 from .manifest import find_root, load_issue, shown
-from .markdown import ALLOWED_TAGS
+from .markdown import ALLOWED_TAGS, too_deep
 from .preflight import MIN_PPI, PRINT_PPI
 from .store import inside, media_problem, read_review, split_front_matter
 from .yamlpos import Positions, load_yaml
@@ -129,6 +129,7 @@ class _Checker:
             self._cover(cover, spec)
         for review in reviews:
             self._review(review, spec)
+            self._nesting(review)
         self._manifest_links()
         if layout is not None:
             self._fonts(layout)
@@ -239,6 +240,14 @@ class _Checker:
 
     def _review(self, review: Review, spec: PrintSpec | None) -> None:
         path = shown(review.path, self.root)
+        if review.truncated:
+            self.add(
+                path,
+                _front_positions(review).line(("truncated",)),
+                "marked 'truncated: true': ingest found the text cut off (by a paywall?); "
+                "complete it from the whole article, then remove the line",
+                "warning",
+            )
         text_mm = column_mm = None
         if spec is not None:
             w, _ = spec.trim_mm
@@ -306,6 +315,8 @@ class _Checker:
             self.add(path, line, problem)
             return None
         file = inside(self.content_dir, src)
+        if file is not None and file.suffix.lower() in VECTOR_SUFFIXES:
+            self._svg(path, line, label, src, file)
         if file is None or file.suffix.lower() in VECTOR_SUFFIXES:
             return None
         try:
@@ -315,6 +326,19 @@ class _Checker:
         except UnreadableImage as exc:
             self.add(path, line, f"{label} '{src}' cannot be decoded: {exc}")
         return None
+
+    def _svg(self, path: str, line: int | None, label: str, src: str, file: Path) -> None:
+        """An SVG WeasyPrint would leave out, or draw without what it fetches from outside
+        content/ (``render/images.py: svg_problems``)."""
+        from .render.images import svg_problems
+
+        try:
+            problems = svg_problems(file, self.content_dir)
+        except OSError as exc:
+            self.add(path, line, f"{label} '{src}' cannot be read: {exc.strerror or exc}")
+            return
+        for problem in problems:
+            self.add(path, line, f"{label} '{src}' would not print in full: {problem}")
 
     def _resolution(
         self,
@@ -348,6 +372,17 @@ class _Checker:
             f"({printed}), below {limit}; use at least {need_w}×{need_h} px for {PRINT_PPI} ppi",
             level,
         )
+
+    def _nesting(self, review: Review) -> None:
+        """Quotes and lists nested deeper than the print keeps (``markdown.MAX_NESTING``)."""
+        for offset, what in too_deep(review.body):
+            self.add(
+                shown(review.path, self.root),
+                review.body_line + offset,
+                f"{what}: the deeper levels are printed flattened into the last one (the text "
+                "is kept); nest them less",
+                "warning",
+            )
 
     # ---- links in the manifest's Markdown -----------------------------------------------------
     def _manifest_links(self) -> None:

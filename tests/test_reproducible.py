@@ -13,7 +13,7 @@ import pytest
 
 from magbuilder import files
 from magbuilder.build import STAMP, BuildOptions, build_issue
-from magbuilder.errors import RenderError
+from magbuilder.errors import OutputError, RenderError
 from magbuilder.render import email
 
 from .conftest import manifest_text, review_text
@@ -129,7 +129,7 @@ def test_a_failed_build_leaves_the_previous_outputs_intact(project, tmp_path, mo
         written.append(path)
 
     monkeypatch.setattr(files, "_write_synced", full_disk)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(OutputError, match="no space left on its device"):
         build_issue(manifest, tmp_path, BuildOptions(force=True))
     assert len(written) == 2 and not any(p.exists() for p in written)
     assert contents(out) == before  # no half-written file, no temporary file left behind

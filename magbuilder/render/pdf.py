@@ -19,7 +19,7 @@ from ..content import Issue, Review
 from ..errors import Finding, RenderError
 from ..manifest import shown
 from .fonts import font_configuration
-from .images import RASTER_SUFFIXES, UnreadableImage, decoded_size
+from .images import RASTER_SUFFIXES, SVG_SUFFIXES, UnreadableImage, decoded_size, svg_problems
 from .layout import Layout, project_path, project_url
 from .magazine import WHOLE, Part, chunk_css, magazine_html, review_label
 
@@ -42,7 +42,7 @@ class SandboxFetcher(URLFetcher):
         self.roots = [self.content_dir, *(p.resolve() for p in layout.chain)]
         self.refused: list[str] = []  # outside the sandbox, or not a local file
         self.missing: list[str] = []  # inside the sandbox, but no such file
-        self.broken: dict[str, str] = {}  # url → why the image cannot be decoded
+        self.broken: dict[str, str] = {}  # url → why the image cannot be drawn ({where}: its path)
 
     def local(self, url: str) -> Path | None:
         """The local path a ``file:`` URL names (project URLs mapped to the project), or None."""
@@ -72,9 +72,24 @@ class SandboxFetcher(URLFetcher):
         return path is not None and any(path.is_relative_to(root) for root in self.roots)
 
     def shown(self, url: str) -> str:
-        """``url`` as a person knows it: a project URL as the real file's."""
-        path = self.local(url)
-        return path.as_uri() if path is not None else url
+        """``url`` as a person knows it: a project URL as the file's, a symlink as itself with
+        where it leads."""
+        parts = urlsplit(normalise(url))
+        if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+            return url
+        named = project_path(unquote(parts.path), self.layout.root)
+        target = named.resolve()
+        if named.absolute() == target:
+            return target.as_uri()
+        return f"{named.absolute().as_uri()} (a link to {target})"
+
+    def _svg_problems(self, path: Path) -> tuple[str, ...]:
+        """Why an SVG from content/ would be drawn in part: checked when it is fetched, because
+        what it refers to is fetched only when the page is drawn, after the build has looked at
+        what was refused (``images.svg_problems``)."""
+        if path.suffix.lower() not in SVG_SUFFIXES or not path.is_relative_to(self.content_dir):
+            return ()
+        return svg_problems(path, self.content_dir)
 
     def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:
         url = normalise(url)
@@ -89,8 +104,11 @@ class SandboxFetcher(URLFetcher):
             try:
                 decoded_size(path)
             except (OSError, UnreadableImage) as exc:
-                self.broken[url] = str(exc)
+                self.broken[url] = f"cannot decode image {{where}}: {exc}"
                 raise ValueError(f"cannot decode {url}: {exc}") from None
+        elif problems := self._svg_problems(path):
+            self.broken[url] = f"image {{where}} would not print in full: {'; '.join(problems)}"
+            raise ValueError(f"SVG {url} would not print in full")
         mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         response_url = project_url(path, self.layout.root)
         return URLFetcherResponse(response_url, path.read_bytes(), {"Content-Type": mime})
@@ -203,7 +221,7 @@ def _fetch_findings(
         problems.append((url, f"{where} not found: add the file or correct the reference"))
     for url, why in fetcher.broken.items():
         where = shown(fetcher.local(url) or Path(url), root)
-        problems.append((url, f"cannot decode image {where}: {why}"))
+        problems.append((url, why.replace("{where}", where)))
     findings = []
     for url, message in problems:
         path, line, review = _referrer(issue, layout, html, url)
