@@ -294,6 +294,16 @@ def test_review_checks_still_run_when_the_manifest_is_invalid(tmp_project):
     assert only(found, "hero image").level == "error"
 
 
+def test_a_review_ingest_found_cut_off_is_a_warning_at_its_line(tmp_project):
+    root = project(tmp_project)
+    path = root / "content/reviews/a.md"
+    path.write_text(review_text("Alpha", image=HERO, truncated="true"), encoding="utf-8")
+    finding = only(findings(root), "truncated")
+    assert finding.level == "warning"
+    assert (finding.path, finding.line) == ("content/reviews/a.md", line_of(path, "truncated:"))
+    assert "cut off" in finding.message
+
+
 def run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "magbuilder", *args], cwd=root, capture_output=True, text=True

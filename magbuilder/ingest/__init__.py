@@ -3,7 +3,8 @@
 ``ingest(sources, into)`` reads each source, turns every item into a cleaned review file in
 ``content/reviews/`` (images stored in ``content/media/``), never overwrites an editor's changes,
 and returns a report: one outcome per item, findings for what a person should look at, and the
-summary line ``new 3, updated 1, unchanged 7, skipped 1``.
+summary line ``new 3, updated 1, unchanged 7, skipped 1`` (``, truncated 1`` when a text written
+was cut off at its source).
 """
 
 from __future__ import annotations
@@ -53,16 +54,21 @@ class IngestReport:
     outcomes: list[tuple[Outcome, str]] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     errors: list[Finding] = field(default_factory=list)
+    truncated: list[Path] = field(default_factory=list)
+    """Files written this run with ``truncated: true`` (their text was cut off at the source)."""
 
     def count(self, status: str) -> int:
         """How many items ended with ``status``."""
         return sum(1 for outcome, _ in self.outcomes if outcome.status == status)
 
     def summary(self) -> str:
-        """``new 3, updated 1, unchanged 7, skipped 1`` (and conflicts, when there are any)."""
+        """``new 3, updated 1, unchanged 7, skipped 1`` (and conflicts, and files written with
+        ``truncated: true``, when there are any)."""
         parts = [f"{status} {self.count(status)}" for status in STATUSES[:4]]
         if conflicts := self.count("conflict"):
             parts.append(f"conflicts {conflicts}")
+        if self.truncated:
+            parts.append(f"truncated {len(self.truncated)}")
         return ", ".join(parts)
 
     def lines(self) -> list[str]:
@@ -198,6 +204,8 @@ class Ingester:
         outcome = self.writer.write(slug, identity, format_review(front, body))
         if outcome.status == "conflict":
             self._finding(item, outcome.detail, "conflict")
+        if front.get("truncated") and outcome.path and outcome.status != "unchanged":
+            self.report.truncated.append(outcome.path)
         return outcome
 
     def _skip(self, item: RawItem, reason: str) -> Outcome:

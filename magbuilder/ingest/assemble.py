@@ -1,7 +1,8 @@
 """One raw item → the front matter and body blocks of a review (images not stored yet).
 
 The order matters: clean and convert the HTML; give up on excerpts; drop boilerplate paragraphs;
-take out labelled film facts and the author bio; pick the standfirst and kicker; map the rest.
+take out labelled film facts and the author bio; pick the standfirst and kicker; flag a text a
+paywall cut off (``truncated: true``); map the rest.
 """
 
 from __future__ import annotations
@@ -110,6 +111,14 @@ class Assembler:
         if standfirst and not kicker:
             kicker, standfirst = split_kicker(standfirst)
         title = item.title or self._derived_title(blocks, out)
+        cut = self._cut_at(blocks)
+        if cut:
+            out.warnings.append(
+                f"the text ends mid-sentence ('…{cut}'): the source cut it off (a paywall, a"
+                " length limit); written with 'truncated: true', which 'magbuilder check' warns"
+                " about: complete it from the whole article (or save the page and ingest that),"
+                " then remove that line"
+            )
         out.blocks = blocks
         out.front = {
             "title": title,
@@ -123,6 +132,7 @@ class Assembler:
             "films": [],
             "source_url": item.link if re.match(r"^https?://\S+$", item.link or "") else None,
             "guid": item.guid,
+            "truncated": True if cut else None,
         }
         if facts.has_film():
             out.front["films"] = [
@@ -179,6 +189,13 @@ class Assembler:
             if distinct_summary(summary, body_text) and not self.rules.is_truncation(summary):
                 standfirst = _FOOTER.sub("", summary) or None
         return blocks, standfirst, kicker
+
+    def _cut_at(self, blocks: list[Block]) -> str | None:
+        """The last words of the body when its last paragraph ends where a paywall cut it."""
+        last = next((b for b in reversed(blocks) if b.kind != "figure"), None)
+        if last is None or last.kind != "p" or not self.rules.is_cut_off(last.text):
+            return None
+        return " ".join(last.text.split()[-4:])
 
     def _derived_title(self, blocks: list[Block], out: Incoming) -> str:
         text = next((b.text for b in blocks if b.kind == "p"), "")

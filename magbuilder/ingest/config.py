@@ -67,6 +67,7 @@ class Rules(Model):
     remove_elements: list[Selector] = []
     remove_paragraphs: list[Pattern] = []
     truncation_markers: list[Pattern] = []
+    cut_off_markers: list[Pattern] = []
     tracking_pixels: list[Pattern] = []
     ignore_tags: list[str] = []
     credit_labels: list[str] = []
@@ -93,7 +94,9 @@ class Rules(Model):
 class FetchSettings(Model):
     """How feeds are downloaded."""
 
-    timeout: float = Field(20.0, gt=0, le=600, description="seconds per connect/read")
+    timeout: float = Field(
+        20.0, gt=0, le=600, description="seconds for a whole request: connect, headers, body"
+    )
     max_bytes: int = Field(20_000_000, gt=0, description="largest feed accepted")
     user_agent: str = USER_AGENT
 
@@ -102,7 +105,7 @@ class ImageSettings(Model):
     """How remote images are downloaded into ``content/media/``."""
 
     download: bool = True
-    timeout: float = Field(20.0, gt=0, le=600)
+    timeout: float = Field(20.0, gt=0, le=600, description="seconds for a whole download")
     max_bytes: int = Field(10_000_000, gt=0, description="largest image accepted")
     allow_private: bool = Field(
         False, description="allow loopback/private addresses (tests only: a feed could aim at them)"

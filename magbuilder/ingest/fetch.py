@@ -1,20 +1,21 @@
-"""Download feeds and images with httpx: timeouts, a size cap, a user agent, conditional requests.
+"""Download feeds and images with httpx: a deadline, a size cap, a user agent, conditional requests.
 
 feedparser would fetch URLs itself, without a timeout; here the bytes are fetched first and then
-handed to the parser with their content type. Redirects are followed by hand so that every hop
-can be checked against private addresses when the caller asks for it.
+handed to the parser with their content type. Redirects are followed by hand, all of them under
+the one deadline of the request. Connections are made by ``connect``: each host name is looked up
+once, and when the caller refuses private addresses, the socket goes to an address that was
+checked, not to whatever a second lookup answers.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import socket
-import time
 from dataclasses import dataclass
 from types import TracebackType
 from urllib.parse import urljoin, urlsplit
 
 import httpx
+
+from .connect import AddressError, CheckedTransport, deadline
 
 MAX_REDIRECTS = 5
 
@@ -40,32 +41,25 @@ class Fetched:
         return self.status == 304
 
 
-def public_host(url: str) -> str | None:
-    """Why ``url``'s host may not be fetched (it is or resolves to a private address), or None."""
-    parts = urlsplit(url)
-    host = parts.hostname
-    if not host:
-        return "the URL has no host"
-    try:
-        infos = socket.getaddrinfo(host, parts.port or 443, type=socket.SOCK_STREAM)
-    except OSError as exc:
-        return f"cannot resolve host '{host}' ({exc.strerror or exc})"
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-            address = address.ipv4_mapped
-        if not address.is_global or address.is_multicast:
-            return f"host '{host}' is a private or loopback address ({address})"
-    return None
-
-
 class Fetcher:
-    """One HTTP client for a run; use as a context manager."""
+    """The HTTP clients of a run; use as a context manager."""
 
     def __init__(self, user_agent: str) -> None:
-        self.client = httpx.Client(
-            headers={"User-Agent": user_agent}, follow_redirects=False, trust_env=False
-        )
+        self.user_agent = user_agent
+        # One client (and connection pool) per policy: a connection opened to a private
+        # address for a feed is never reused for an image that must not go there.
+        self._clients: dict[bool, httpx.Client] = {}
+
+    def client(self, allow_private: bool) -> httpx.Client:
+        """The client whose connections refuse private addresses unless ``allow_private``."""
+        if allow_private not in self._clients:
+            self._clients[allow_private] = httpx.Client(
+                headers={"User-Agent": self.user_agent},
+                follow_redirects=False,
+                trust_env=False,
+                transport=CheckedTransport(allow_private),
+            )
+        return self._clients[allow_private]
 
     def __enter__(self) -> Fetcher:
         return self
@@ -76,7 +70,8 @@ class Fetcher:
         value: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self.client.close()
+        for client in self._clients.values():
+            client.close()
 
     def get(
         self,
@@ -89,16 +84,23 @@ class Fetcher:
     ) -> Fetched:
         """GET ``url``; raises FetchError on timeouts, oversize bodies, HTTP errors, refusals.
 
-        ``timeout`` bounds each connect and read; the whole download gets five times that.
+        ``timeout`` is the deadline of the whole request: looking up and connecting, the
+        headers, the body, and every redirect.
         """
-        deadline = time.monotonic() + 5 * timeout
+        with deadline(timeout):
+            return self._follow(url, timeout, max_bytes, headers or {}, allow_private)
+
+    def _follow(
+        self, url: str, timeout: float, max_bytes: int, headers: dict[str, str], allow_private: bool
+    ) -> Fetched:
+        client = self.client(allow_private)
         for _ in range(MAX_REDIRECTS + 1):
             if urlsplit(url).scheme not in ("http", "https"):
                 raise FetchError(f"{url}: only http:// and https:// addresses can be fetched")
-            if not allow_private and (problem := public_host(url)):
-                raise FetchError(f"{url}: refused: {problem}")
             try:
-                fetched = self._once(url, timeout, max_bytes, headers or {}, deadline)
+                fetched = self._once(client, url, timeout, max_bytes, headers)
+            except AddressError as exc:
+                raise FetchError(f"{url}: {exc}") from None
             except httpx.TimeoutException:
                 raise FetchError(
                     f"{url}: timed out after {timeout:g} s: the server is slow or down; try again"
@@ -117,11 +119,14 @@ class Fetcher:
         raise FetchError(f"{url}: more than {MAX_REDIRECTS} redirects")
 
     def _once(
-        self, url: str, timeout: float, max_bytes: int, headers: dict[str, str], deadline: float
+        self,
+        client: httpx.Client,
+        url: str,
+        timeout: float,
+        max_bytes: int,
+        headers: dict[str, str],
     ) -> Fetched | str:
-        with self.client.stream(
-            "GET", url, headers=headers, timeout=httpx.Timeout(timeout)
-        ) as response:
+        with client.stream("GET", url, headers=headers, timeout=httpx.Timeout(timeout)) as response:
             if response.is_redirect and "location" in response.headers:
                 return urljoin(url, response.headers["location"])
             if response.status_code >= 400:
@@ -134,8 +139,6 @@ class Fetcher:
                 body.extend(chunk)
                 if len(body) > max_bytes:
                     raise FetchError(_too_big(url, max_bytes))
-                if time.monotonic() > deadline:
-                    raise httpx.ReadTimeout("download too slow")
             return Fetched(
                 url=str(response.url),
                 status=response.status_code,

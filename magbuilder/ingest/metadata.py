@@ -39,6 +39,8 @@ _BIO_WORDS = re.compile(
     re.I,
 )
 _BIO_VERB = r"\s+(?:is|was|er|var|är|est|ist|es)\s+"
+_AFTER_NAME = re.compile(r"^(?:\s+\([^()]{1,40}\))?,?\s+([^\W\d_][\w’'-]*)")
+_JOINERS = {"and", "og", "och", "und", "et", "y", "e"}
 
 
 @dataclass
@@ -259,20 +261,36 @@ def _apply(facts: FilmFacts, found: dict[str, object]) -> None:
         setattr(facts, key, value)
 
 
-def is_bio(text: str, author: str | None) -> bool:
-    """Whether a line is a one-line author bio (``<Name> is a regular contributor to …``)."""
+def is_bio(text: str, author: str | None, beside_byline: bool = False) -> bool:
+    """Whether a line is a one-line author bio (``<Name> is a regular contributor to …``).
+
+    Beside the byline, where sites put it, any short sentence about the author counts:
+    the author's name, then a word in lower case (``<Name> writes about …``, ``<Name> (b. 1979)
+    teaches …``).
+    """
+    if len(text) > 300:
+        return False
+    if beside_byline and author and text.casefold().startswith(author.casefold()):
+        follows = _AFTER_NAME.match(text[len(author) :])
+        if follows and follows[1].islower() and follows[1] not in _JOINERS:
+            return True
     if author:
         start = re.compile(rf"^{re.escape(author)}{_BIO_VERB}", re.I)
     else:
         start = re.compile(rf"^[^\W\d_][\w’'.-]+(?:\s+[^\W\d_][\w’'.-]+){{1,3}}{_BIO_VERB}")
-    return len(text) <= 300 and bool(start.match(text)) and bool(_BIO_WORDS.search(text))
+    return bool(start.match(text)) and bool(_BIO_WORDS.search(text))
 
 
 def find_bio(blocks: list[Block], author: str | None) -> tuple[list[Block], str | None]:
-    """Take out a one-line author bio from the first or last few paragraphs."""
+    """Take out a one-line author bio: the first paragraph when it is one (it stands just under
+    the byline), else one of the first or last few paragraphs in the usual wording."""
+    first = next((i for i, b in enumerate(blocks) if b.kind != "figure"), None)
     near_ends = set(range(min(4, len(blocks)))) | set(range(max(0, len(blocks) - 3), len(blocks)))
-    for index in sorted(near_ends, reverse=True):
+    order = ([first] if first is not None else []) + sorted(near_ends, reverse=True)
+    for index in order:
         block = blocks[index]
-        if block.kind == "p" and len(block.lines) == 1 and is_bio(block.texts[0], author):
+        if block.kind != "p" or len(block.lines) != 1:
+            continue
+        if is_bio(block.texts[0], author, beside_byline=index == first):
             return blocks[:index] + blocks[index + 1 :], block.texts[0]
     return blocks, None

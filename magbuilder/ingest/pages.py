@@ -115,6 +115,12 @@ def read_html_page(path: Path, origin: str, rules: RuleSet, title: str | None = 
     date_raw = (meta.get("article:published_time") or meta.get("datepublished") or [None])[0] or (
         time_el.get("datetime") if time_el is not None else None
     )
+    line = _byline_line(byline, article, author, time_el) if byline is not None else None
+    bio_el = _beside(line, scope) if line is not None else None
+    if bio_el is not None and (
+        _inside(article, bio_el) or not is_bio(text_of(bio_el), author, beside_byline=True)
+    ):
+        bio_el = None
     item = RawItem(
         origin=origin,
         number=1,
@@ -128,6 +134,7 @@ def read_html_page(path: Path, origin: str, rules: RuleSet, title: str | None = 
         tags=meta.get("article:tag", []),
         standfirst=text_of(standfirst_el) if standfirst_el is not None else None,
         kicker=text_of(kicker_el) if kicker_el is not None else None,
+        author_bio=text_of(bio_el) if bio_el is not None else None,
         local_dir=path.parent,
     )
     if not item.link:
@@ -135,8 +142,8 @@ def read_html_page(path: Path, origin: str, rules: RuleSet, title: str | None = 
     for url in meta.get("og:image", [])[:1]:
         alt = (meta.get("og:image:alt") or [""])[0]
         item.media.append(ImageCandidate(url=absolute(url, base) or url, alt=alt))
-    for element in (h1, standfirst_el, kicker_el, byline, time_el):
-        if element is not None and _inside(element, article):
+    for element in (h1, standfirst_el, kicker_el, line, bio_el, time_el):
+        if element is not None and element.getparent() is not None and _inside(element, article):
             drop(element)
     for element in list(article.iter("header")):
         if not collapse(element.text_content()):
@@ -144,6 +151,41 @@ def read_html_page(path: Path, origin: str, rules: RuleSet, title: str | None = 
     item.content_html = etree.tostring(article, encoding="unicode", method="html")
     item.size = len(item.content_html.encode())
     return item
+
+
+def _byline_line(
+    byline: etree._Element,
+    article: etree._Element,
+    author: str | None,
+    time_el: etree._Element | None,
+) -> etree._Element:
+    """The whole line the byline stands in ("By <a rel=author>…</a> · <time>…</time>"): the
+    largest element around it that holds little besides the name and the date, so that taking
+    the byline out leaves no "By ·" behind."""
+    known = [k for k in (author, text_of(time_el) if time_el is not None else None) if k]
+    line = byline
+    for parent in byline.iterancestors():
+        if parent is article or parent.tag in ("article", "main", "body", "html"):
+            break
+        rest = text_of(parent)
+        for text in known:
+            rest = rest.replace(text, "")
+        if len(re.sub(r"\W", "", rest)) > 20:  # "By", "Text and photo": more is other content
+            break
+        line = parent
+    return line
+
+
+def _beside(line: etree._Element, scope: etree._Element) -> etree._Element | None:
+    """The first element with text after the byline's line (after its container, when the line
+    ends that), where sites put a one-line bio of the author."""
+    node: etree._Element | None = line
+    while node is not None and node is not scope:
+        for sibling in node.itersiblings():
+            if isinstance(sibling.tag, str) and text_of(sibling):
+                return sibling
+        node = node.getparent()
+    return None
 
 
 def _inside(element: etree._Element, ancestor: etree._Element) -> bool:
@@ -251,7 +293,7 @@ def read_text_page(
         if looks_like_name(candidate, max_words=5) and not reader.read(candidate)[0]:
             item.author = candidate
             position += 1
-    if position < len(filled) and is_bio(lines[filled[position]].strip(), item.author):
+    if position < len(filled) and is_bio(lines[filled[position]].strip(), item.author, True):
         item.author_bio = lines[filled[position]].strip()
         position += 1
     if not item.title and title:

@@ -1,4 +1,4 @@
-"""Apply the configured rules: boilerplate elements and paragraphs, excerpts, tracking pixels."""
+"""Apply the configured rules: boilerplate elements and paragraphs, excerpts, cut texts, pixels."""
 
 from __future__ import annotations
 
@@ -59,6 +59,10 @@ class RuleSet:
         return [re.compile(p, re.I) for p in self.rules.truncation_markers]
 
     @cached_property
+    def _cut_off(self) -> list[re.Pattern[str]]:
+        return [re.compile(p, re.I) for p in self.rules.cut_off_markers]
+
+    @cached_property
     def _pixels(self) -> list[re.Pattern[str]]:
         return [re.compile(p, re.I) for p in self.rules.tracking_pixels]
 
@@ -86,6 +90,11 @@ class RuleSet:
         """Whether text ends the way excerpts do ("[…]", "Continue reading")."""
         text = " ".join(text.split())
         return any(p.search(text) for p in self._truncation)
+
+    def is_cut_off(self, text: str) -> bool:
+        """Whether a body's last paragraph ends where a paywall or a length limit cut it."""
+        text = " ".join(text.split())
+        return any(p.search(text) for p in self._cut_off)
 
     def is_tracking_pixel(self, url: str) -> bool:
         """Whether an image URL belongs to a tracker."""

@@ -2,7 +2,8 @@
 
 The server (``http.server`` in a thread, on 127.0.0.1 only) serves the recorded feeds with their
 image host rewritten to itself, generated images, and misbehaving endpoints: a slow one, a huge
-one, an HTML page, an empty body. It records every request's headers for assertions.
+one, an HTML page, an empty body, one that sends its headers a byte a second, a chain of slow
+redirects. It records every request's headers for assertions.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ DATA = Path(__file__).resolve().parent.parent / "data"
 FEEDS = DATA / "feeds"
 PAGES = DATA / "pages"
 IMAGE_HOST = "https://media.longtake.example/"
+TRICKLE_SECONDS = 10
 TYPES = {".xml": "application/rss+xml", ".json": "application/feed+json", ".html": "text/html"}
 
 
@@ -98,12 +100,41 @@ def _handler(server: Server) -> type[BaseHTTPRequestHandler]:
             elif path == "/empty":
                 self.send(200, b"", "application/rss+xml")
             elif path == "/redirect":
-                self.send_response(302)
-                self.send_header("Location", "/feeds/wordpress.xml")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                self.redirect("/feeds/wordpress.xml")
+            elif path == "/trickle":
+                self.trickle()
+            elif path.startswith("/slow-redirect/"):
+                self.slow_redirect(int(path.rsplit("/", 1)[-1]))
             else:
                 self.send(404, b"not found", "text/plain")
+
+        def redirect(self, location: str) -> None:
+            self.send_response(302)
+            self.send_header("Location", location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def trickle(self) -> None:
+            """A feed whose status line and headers come one byte a second, for TRICKLE_SECONDS;
+            every read is quick, so only a deadline for the whole request stops the wait."""
+            body = (FEEDS / "atom.xml").read_bytes()
+            head = (
+                "HTTP/1.1 200 OK\r\nContent-Type: application/atom+xml\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n"
+            ).encode()
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                for byte in head[:TRICKLE_SECONDS]:
+                    self.wfile.write(bytes([byte]))
+                    time.sleep(1)
+                self.wfile.write(head[TRICKLE_SECONDS:] + body)
+
+        def slow_redirect(self, hop: int) -> None:
+            """Each hop answers after a second; the fifth serves a feed."""
+            time.sleep(1)
+            if hop < 5:
+                self.redirect(f"/slow-redirect/{hop + 1}")
+            else:
+                self.recorded("/feeds/atom.xml")
 
         def recorded(self, path: str) -> None:
             file = DATA / path.lstrip("/")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from magbuilder.cli import main
@@ -53,3 +56,23 @@ def test_unreadable_source_exits_1_after_ingesting_the_others(project, monkeypat
 @pytest.mark.parametrize("args", [["ingest"], ["ingest", "--bogus", "x.xml"]])
 def test_usage_errors_exit_2(args: list[str], capsys) -> None:
     assert main(args) == 2
+
+
+def test_truncated_reviews_are_counted_in_the_summary_and_named_on_stderr(project) -> None:
+    root = project(OFFLINE)
+    feed = FEEDS / "northern-frame.xml"
+    result = subprocess.run(
+        [sys.executable, "-m", "magbuilder", "ingest", str(feed)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "new       content/reviews/the-ferry-does-not-wait.md",
+        "new       content/reviews/ice-road-psalms.md",
+        "new 2, updated 0, unchanged 0, skipped 0, truncated 1",
+    ]
+    assert f"{feed}:21: warning: item 1 'The Ferry Does Not Wait': the text ends" in result.stderr
+    assert "truncated: true" in (root / "content/reviews/the-ferry-does-not-wait.md").read_text()

@@ -87,3 +87,26 @@ def test_invalid_config_stops_ingest_before_anything_is_written(project) -> None
     with pytest.raises(InputError):
         run(root, FEEDS / "wordpress.xml")
     assert list((root / "content" / "reviews").iterdir()) == []
+
+
+CUT = """\
+<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><link>https://t.example/</link>
+<item><title>Cut</title><guid>c1</guid><author>a@t.example (Ann)</author>
+<pubDate>Tue, 12 Nov 2019 10:00:00 GMT</pubDate>
+<description><![CDATA[<p>The review begins well.</p><p>And then it stops (paid content)</p>]]>
+</description></item></channel></rss>
+"""
+
+
+def test_a_site_s_own_cut_off_marker_flags_the_review(project) -> None:
+    root = project(
+        """\
+        ingest:
+          rules:
+            cut_off_markers: ['\\(paid content\\)$']
+        """
+    )
+    (root / "cut.xml").write_text(CUT, encoding="utf-8")
+    report = run(root, root / "cut.xml")
+    assert review(root, "cut").front["truncated"] is True
+    assert report.summary().endswith(", truncated 1")

@@ -327,3 +327,41 @@ def test_rss_1_0_feed(project, tmp_path: Path) -> None:
     assert written.front["published"] == dt.date(2009, 4, 1)
     assert written.front["source_url"] == "https://old.example/tide-tables/"
     assert written.body == "A film about the people who print tide tables.\n"
+
+
+# ---- a paywalled WordPress feed: the same review as the saved page, cut off -------------------
+
+NORTHERN = FEEDS / "northern-frame.xml"
+FERRY_BIO = (
+    "Tove Aamodt writes about television, memory and the cinema of the far north, and teaches"
+    " film history in Tromsø."
+)
+
+
+@pytest.fixture
+def northern(project) -> tuple[Path, object]:
+    root = project(OFFLINE)
+    return root, run(root, NORTHERN)
+
+
+def test_a_body_cut_off_by_a_paywall_is_flagged_and_counted(northern) -> None:
+    root, report = northern
+    assert report.summary() == "new 2, updated 0, unchanged 0, skipped 0, truncated 1"
+    written = review(root, "the-ferry-does-not-wait")
+    assert written.front["truncated"] is True
+    assert written.body.rstrip().endswith("and we watch forty faces…")
+    assert (
+        f"{NORTHERN}:21: warning: item 1 'The Ferry Does Not Wait': the text ends mid-sentence"
+        " ('…we watch forty faces…')"
+    ) in messages(report)
+    # An ellipsis closing a quotation is how that review ends, not where a paywall cut it.
+    assert "truncated" not in review(root, "ice-road-psalms").front
+
+
+def test_feed_bio_and_profile_line_leave_the_body(northern) -> None:
+    root, _ = northern
+    written = review(root, "the-ferry-does-not-wait")
+    assert written.front["author_bio"] == FERRY_BIO
+    assert written.body.startswith("For forty years the ferry to Innøya has left the quay")
+    for gone in ("Tove Aamodt", "View profile", "members", "Log in", "appeared first on"):
+        assert gone not in written.body, gone

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import errno
+import socket
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,7 +19,7 @@ from magbuilder.ingest.item import ImageCandidate
 from magbuilder.ingest.media import MediaStore, sniff
 from magbuilder.store import read_review
 
-from .conftest import LOOPBACK, jpeg, messages, review, run
+from .conftest import FEEDS, LOOPBACK, TRICKLE_SECONDS, jpeg, messages, review, run
 
 
 def test_feed_over_http_with_images(project, http_server) -> None:
@@ -208,3 +214,106 @@ def test_reingest_with_images_is_byte_identical_and_downloads_nothing(project, h
         p: b for p, b in before.items() if p.name != ".ingest-state.json"
     }
     assert sum(1 for path, _ in http_server.requests if path.startswith("/img/")) == images
+
+
+# ---- one deadline per request, and the address that was checked is the one connected to -------
+
+
+def test_a_server_trickling_its_headers_is_cut_off_at_the_deadline(project, http_server) -> None:
+    # Each read gets its byte well within the timeout: only a deadline for the whole request
+    # (connect, headers, body, redirects) stops the wait.
+    root = project("ingest:\n  fetch:\n    timeout: 2\n  images:\n    download: false\n")
+    url = http_server.url("/trickle")
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "magbuilder", "ingest", url, str(FEEDS / "jsonfeed.json")],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=TRICKLE_SECONDS + 30,
+    )
+    elapsed = time.monotonic() - started
+    assert result.returncode == 1, result.stderr
+    assert f"{url}: timed out after 2 s" in result.stderr
+    assert result.stdout.splitlines()[-1] == "new 2, updated 0, unchanged 0, skipped 0"
+    assert elapsed < 2 + 3
+    assert "Traceback" not in result.stderr
+
+
+def test_the_deadline_covers_every_redirect(http_server) -> None:
+    started = time.monotonic()
+    with Fetcher("t") as fetcher, pytest.raises(FetchError, match="timed out after 2 s"):
+        fetcher.get(http_server.url("/slow-redirect/1"), timeout=2, max_bytes=1_000_000)
+    assert time.monotonic() - started < 2 + 1
+
+
+def test_the_deadline_covers_the_name_lookup(http_server, monkeypatch) -> None:
+    real = socket.getaddrinfo
+
+    def stuck_resolver(host: str, *args: Any, **kwargs: Any) -> list:
+        if host == "slow-dns.example":
+            time.sleep(6)
+            host = "127.0.0.1"
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", stuck_resolver)
+    port = http_server.base.rsplit(":", 1)[1]
+    started = time.monotonic()
+    with Fetcher("t") as fetcher, pytest.raises(FetchError, match="timed out after 1 s"):
+        fetcher.get(f"http://slow-dns.example:{port}/feeds/atom.xml", timeout=1, max_bytes=10**6)
+    assert time.monotonic() - started < 1 + 1
+
+
+PUBLIC = "93.184.216.34"  # a public address; the connection to it is refused by `outside`
+_outside: list[tuple[str, int]] | None = None
+
+
+def _refuse_outside(event: str, args: tuple) -> None:
+    if event == "socket.connect" and _outside is not None:
+        address = args[1]
+        if isinstance(address, tuple) and address[0] not in ("127.0.0.1", "::1"):
+            _outside.append(tuple(address[:2]))
+            raise ConnectionRefusedError(errno.ECONNREFUSED, "refused by the test: no network")
+
+
+@pytest.fixture
+def outside() -> Iterator[list[tuple[str, int]]]:
+    """Connections to anything but loopback are recorded and refused: no test leaves the machine.
+
+    An audit hook sees every ``socket.connect`` whoever makes it; it cannot be removed, so it is
+    installed once and does nothing outside this fixture.
+    """
+    global _outside
+    if not getattr(sys, "_magbuilder_refuse_outside", False):
+        sys.addaudithook(_refuse_outside)
+        sys._magbuilder_refuse_outside = True  # type: ignore[attr-defined]
+    _outside = []
+    try:
+        yield _outside
+    finally:
+        _outside = None
+
+
+def test_an_image_is_fetched_from_the_address_that_was_checked(
+    media, http_server, monkeypatch, outside
+) -> None:
+    # DNS rebinding: the name answers a public address to the check, then the loopback server.
+    real = socket.getaddrinfo
+    lookups: list[str] = []
+
+    def rebinding_resolver(host: str, port: Any, *args: Any, **kwargs: Any) -> list:
+        if host != "pictures.rebind.example":
+            return real(host, port, *args, **kwargs)
+        lookups.append(host)
+        address = PUBLIC if len(lookups) == 1 else "127.0.0.1"
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, int(port)))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding_resolver)
+    port = int(http_server.base.rsplit(":", 1)[1])
+    url = f"http://pictures.rebind.example:{port}/img/rebound.jpg"
+    src, problem = media(allow_private=False).store(ImageCandidate(url=url), "s")
+    assert src is None
+    assert http_server.headers_for("/img/rebound.jpg") == []  # the loopback server was not asked
+    assert lookups == ["pictures.rebind.example"]  # looked up once ...
+    assert outside == [(PUBLIC, port)]  # ... and connected to the address the check saw
+    assert "cannot connect to 'pictures.rebind.example'" in problem

@@ -12,6 +12,11 @@ from .conftest import OFFLINE, PAGES, messages, review, run
 
 HTML_PAGE = PAGES / "harbour-of-small-engines.html"
 TEXT_PAGE = PAGES / "the-weather-log.txt"
+FERRY_PAGE = PAGES / "the-ferry-does-not-wait.html"
+FERRY_BIO = (
+    "Tove Aamodt writes about television, memory and the cinema of the far north, and teaches"
+    " film history in Tromsø."
+)
 
 
 def test_html_page_front_matter(project) -> None:
@@ -174,3 +179,67 @@ def test_unreadable_metadata_line_stays_in_the_body(project, tmp_path: Path) -> 
     assert "runtime" not in written.front["films"][0]
     assert "Runtime: about an hour and a half" in written.body
     assert "kept the line 'Runtime: about an hour and a half' in the body" in messages(report)
+
+
+# ---- a magazine's page: byline and bio inside the body, site furniture around the review -----
+
+
+def test_bio_beside_the_byline_goes_to_author_bio(project) -> None:
+    root = project(OFFLINE)
+    run(root, FERRY_PAGE)
+    written = review(root, "the-ferry-does-not-wait")
+    assert written.front["author"] == "Tove Aamodt"
+    assert written.front["author_bio"] == FERRY_BIO
+    assert written.front["published"] == dt.date(2021, 11, 12)
+    # Neither the bio nor what is left of the byline ("By ·") opens the body.
+    assert written.body.startswith("For forty years the ferry to Innøya has left the quay")
+
+
+SITE_RULES = """\
+ingest:
+  images:
+    download: false
+  rules:
+    remove_elements: [.nf-plug]   # this site's own "read us on paper" box
+"""
+
+
+def test_site_furniture_goes_by_the_default_rules_and_the_site_s_own(project) -> None:
+    root = project(SITE_RULES)
+    run(root, FERRY_PAGE)
+    written = review(root, "the-ferry-does-not-wait")
+    body = written.body
+    assert body.rstrip().endswith("the next island on the list might be yours.")
+    assert "\n## A timetable as a portrait\n" in body
+    assert "we watch forty faces understand, one after another" in body
+    for gone in (
+        "About the author", "profile", "reviews by", "since 2014",  # profile
+        "Share", "Facebook", "Bluesky", "E-mail",  # share
+        "on paper", "member", "Join us",  # subscribe (the site's rule)
+        "More reviews", "Ice Road Psalms", "Net Menders",  # related
+    ):  # fmt: skip
+        assert gone not in body, gone
+    assert "truncated" not in written.front  # the page has the whole review
+
+
+HEADER_BIO = """\
+<!DOCTYPE html><html lang="en"><head><title>Ice Road Psalms – Northern Frame</title></head>
+<body><article>
+<header><h1>Ice Road Psalms</h1>
+<p class="byline">By <a rel="author" href="/profile/jonas-eide/">Jonas Eide</a></p>
+<p class="author-line">Jonas Eide writes about music in film for Northern Frame.</p></header>
+<div class="entry-content"><p>Every January the choir drives the winter road.</p></div>
+</article></body></html>
+"""
+
+
+def test_bio_beside_a_byline_outside_the_body_goes_to_author_bio(project, tmp_path) -> None:
+    page = tmp_path / "ice-road-psalms.html"
+    page.write_text(HEADER_BIO, encoding="utf-8")
+    root = project(OFFLINE)
+    run(root, page)
+    written = review(root, "ice-road-psalms")
+    assert (
+        written.front["author_bio"] == "Jonas Eide writes about music in film for Northern Frame."
+    )
+    assert written.body.strip() == "Every January the choir drives the winter road."
