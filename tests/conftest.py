@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import shutil
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from magbuilder.build import BuildResult, build_issue
+
+from .warm_cli import close_shared
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_MANIFEST = REPO / "issues" / "2026-12.yaml"
@@ -107,8 +111,24 @@ def tmp_project(tmp_path: Path) -> Callable[..., Path]:
 
 @pytest.fixture(scope="session")
 def sample_build(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
-    """The bundled sample issue, built once for the whole test session."""
-    return build_issue(SAMPLE_MANIFEST, tmp_path_factory.mktemp("build"))
+    """The bundled sample issue, built once for the whole test session.
+
+    Under pytest-xdist the workers share one build: the first to take the lock builds it, the
+    others find it up to date (the build stamp's own check).
+    """
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return build_issue(SAMPLE_MANIFEST, tmp_path_factory.mktemp("build"))
+    shared = tmp_path_factory.getbasetemp().parent / "sample-build"
+    with open(f"{shared}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return build_issue(SAMPLE_MANIFEST, shared)
 
 
 from .browser import browser  # noqa: E402,F401  (fixture shared by the rendering tests)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _warm_command_line() -> Iterator[None]:
+    """The warm parents of ``warm_cli.magbuilder`` go with the session."""
+    yield
+    close_shared()

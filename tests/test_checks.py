@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from magbuilder.errors import Finding
 from magbuilder.render import email
 
 from .conftest import REPO, manifest_text, review_text
+from .warm_cli import magbuilder
 
 HERO = "\n  src: media/hero.jpg\n  alt: A hero"
 CUSTOM_CSS = "@import url(../../default/print/print.css);\n"
@@ -305,9 +305,7 @@ def test_a_review_ingest_found_cut_off_is_a_warning_at_its_line(tmp_project):
 
 
 def run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "magbuilder", *args], cwd=root, capture_output=True, text=True
-    )
+    return magbuilder(*args, cwd=root)
 
 
 def test_the_command_prints_findings_and_a_summary_and_exits_1_on_errors(tmp_project):

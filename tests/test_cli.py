@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from .conftest import REPO, manifest_text, review_text
+from .warm_cli import magbuilder
 
 pytestmark = pytest.mark.slow  # real processes that build issues
 
 
 def run(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "magbuilder", *args], cwd=cwd, capture_output=True, text=True
-    )
+    return magbuilder(*args, cwd=cwd)
 
 
 def test_check_sample_issue_succeeds():

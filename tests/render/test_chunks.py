@@ -49,14 +49,15 @@ class Layouts:
 
 @pytest.fixture(scope="module", params=["sample", "generated"])
 def layouts(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Layouts:
-    """The sample issue, or a generated one of 20 reviews, laid out in one pass and in chunks."""
+    """The sample issue, or a generated one of 14 reviews (more than the sample, other page
+    counts), laid out in one pass and in chunks."""
     if request.param == "sample":
         issue = load_issue(SAMPLE_MANIFEST)
     else:
-        root = tmp_path_factory.mktemp("gen20")
+        root = tmp_path_factory.mktemp("gen14")
         shutil.copytree(REPO / "layouts", root / "layouts")
         shutil.copy(REPO / "magbuilder.yaml", root)
-        issue = load_issue(generate_project(root, 20, words=500))
+        issue = load_issue(generate_project(root, 14, words=400))
     layout = Layout(issue.layouts_dir, issue.manifest.layout)
     single = render_pdf(issue, layout)
     chunked, stats = render_chunked(issue, layout, tmp_path_factory.mktemp("cache"), jobs=2)
