@@ -172,9 +172,14 @@ def _mounted_build(root: Path, options: str) -> subprocess.CompletedProcess:
     out = root / "out"
     out.mkdir()
     unshare = ["unshare", "--mount"] + ([] if os.geteuid() == 0 else ["--map-root-user"])
+    if subprocess.run([*unshare, "true"], capture_output=True).returncode != 0:
+        # In a chroot "/" is no mount point, so its propagation cannot be made private: keep
+        # it, and unmount before leaving so that nothing can reach the outer namespace.
+        unshare.append("--propagation=unchanged")
     script = (
-        f"mount -t tmpfs -o {options} tmpfs {out} && "
-        f"exec {sys.executable} -m magbuilder build issues/t-1.yaml --out {out}"
+        f"mount -t tmpfs -o {options} tmpfs {out} || exit 99; "
+        f"{sys.executable} -m magbuilder build issues/t-1.yaml --out {out}; code=$?; "
+        f"umount {out}; exit $code"
     )
     return subprocess.run(
         [*unshare, "sh", "-c", script], cwd=root, capture_output=True, text=True, timeout=300

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import multiprocessing
 import re
 import shutil
 from collections import Counter
@@ -62,7 +63,9 @@ def layouts(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     single = render_pdf(issue, layout)
     chunked, stats = render_chunked(issue, layout, tmp_path_factory.mktemp("cache"), jobs=2)
     margins = issue.manifest.print.margins
-    with ProcessPoolExecutor(2) as pool:  # pdfplumber reads a page in about half a second
+    # pdfplumber reads a page in about half a second; spawned, since forking a process with
+    # threads (the layout's) may deadlock (Python 3.13 warns).
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
         single_pages = pool.submit(read_pages, single, margins)
         chunked_pages = pool.submit(read_pages, chunked, margins)
         return Layouts(issue, chunked, stats.starts, single_pages.result(), chunked_pages.result())
