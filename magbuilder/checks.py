@@ -23,19 +23,16 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
-from markdown_it import MarkdownIt
-from mdit_py_plugins.container import container_plugin
 from pydantic import ValidationError
 
 from .content import SLUG, Issue, PrintSpec, Review
 from .errors import Finding, InputError, MagbuilderError
 from .manifest import find_root, load_issue, shown
-from .markdown import ALLOWED_TAGS, too_deep
+from .markdown import body_references, too_deep
 from .preflight import MIN_PPI, PRINT_PPI
 from .store import inside, media_problem, read_review, split_front_matter
 from .yamlpos import Positions, load_yaml
@@ -559,70 +556,6 @@ def link_problem(href: str) -> str | None:
         f"{kind} '{href}': links must be absolute (https://…) or site-relative (/…); "
         "the PDF and the email have no page it could be relative to"
     )
-
-
-@lru_cache(maxsize=1)
-def _link_parser() -> MarkdownIt:
-    """The review dialect, keeping every link as written (no validation, no normalisation)."""
-    md = MarkdownIt("commonmark", {"html": True})
-    md.use(container_plugin, name="pullquote")
-    md.validateLink = lambda url: True  # markdown-it drops javascript: links silently
-    md.normalizeLink = lambda url: url
-    return md
-
-
-_BROKEN_LINK = re.compile(r"\]\(\s*([^\s)\"'<]+)\s+([^\s)\"'(][^)]*)\)")
-
-
-def body_references(text: str) -> Iterator[tuple[int, str, str, str]]:
-    """Each link, image and dropped raw-HTML element of a Markdown text.
-
-    Yields ``(line offset in the text, kind, value, tag)``: kind ``link`` (href), ``image``
-    (src) or ``dropped`` (an element the sanitiser removes, with a src or href).
-    """
-    for token in _link_parser().parse(text):
-        start = token.map[0] if token.map else 0
-        if token.type == "html_block":
-            yield from _html_references(token.content, start)
-        if token.type != "inline":
-            continue
-        offset = 0
-        for child in token.children or []:
-            if child.type in ("softbreak", "hardbreak"):
-                offset += 1
-            elif child.type == "link_open":
-                yield start + offset, "link", str(child.attrs.get("href", "")), "a"
-            elif child.type == "image":
-                yield start + offset, "image", str(child.attrs.get("src", "")), "img"
-            elif child.type == "html_inline":
-                yield from _html_references(child.content, start + offset)
-                offset += child.content.count("\n")
-        for number, line in enumerate(token.content.splitlines()):
-            for match in _BROKEN_LINK.finditer(line):  # [text](an address) is not a link
-                yield start + number, "link", f"{match.group(1)} {match.group(2)}", "a"
-
-
-class _Elements(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.found: list[tuple[int, str, dict[str, str]]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.found.append((self.getpos()[0] - 1, tag, {k: v or "" for k, v in attrs}))
-
-
-def _html_references(html: str, start: int) -> Iterator[tuple[int, str, str, str]]:
-    parser = _Elements()
-    parser.feed(html)
-    parser.close()
-    for offset, tag, attrs in parser.found:
-        line = start + offset
-        if tag == "a" and "href" in attrs:
-            yield line, "link", attrs["href"], tag
-        elif tag == "img":
-            yield line, "image", attrs.get("src", ""), tag
-        elif tag not in ALLOWED_TAGS and (set(attrs) & {"src", "href", "data", "srcset"}):
-            yield line, "dropped", attrs.get("src") or attrs.get("href") or "", tag
 
 
 # ---- fonts ----------------------------------------------------------------------------------

@@ -341,6 +341,86 @@ def _raw_tags(token: Token) -> list[tuple[int, str, bool]]:
     return parser.found
 
 
+# ---- what a text refers to: links and images, for checks and for the build's digests ----------
+@lru_cache(maxsize=1)
+def _link_parser() -> MarkdownIt:
+    """The review dialect, keeping every link as written (no validation, no normalisation)."""
+    md = MarkdownIt("commonmark", {"html": True})
+    md.use(container_plugin, name="pullquote")
+    md.validateLink = lambda url: True  # markdown-it drops javascript: links silently
+    md.normalizeLink = lambda url: url
+    return md
+
+
+_BROKEN_LINK = re.compile(r"\]\(\s*([^\s)\"'<]+)\s+([^\s)\"'(][^)]*)\)")
+
+
+def body_references(text: str) -> Iterator[tuple[int, str, str, str]]:
+    """Each link, image and dropped raw-HTML element of a Markdown text.
+
+    Yields ``(line offset in the text, kind, value, tag)``: kind ``link`` (href), ``image``
+    (src) or ``dropped`` (an element the sanitiser removes, with a src or href); tag is the
+    element (``a``, ``img``…), or "" for an image in Markdown's syntax.
+    """
+    for token in _link_parser().parse(text):
+        start = token.map[0] if token.map else 0
+        if token.type == "html_block":
+            yield from _html_references(token.content, start)
+        if token.type != "inline":
+            continue
+        offset = 0
+        for child in token.children or []:
+            if child.type in ("softbreak", "hardbreak"):
+                offset += 1
+            elif child.type == "link_open":
+                yield start + offset, "link", str(child.attrs.get("href", "")), "a"
+            elif child.type == "image":
+                yield start + offset, "image", str(child.attrs.get("src", "")), ""
+            elif child.type == "html_inline":
+                yield from _html_references(child.content, start + offset)
+                offset += child.content.count("\n")
+        for number, line in enumerate(token.content.splitlines()):
+            for match in _BROKEN_LINK.finditer(line):  # [text](an address) is not a link
+                yield start + number, "link", f"{match.group(1)} {match.group(2)}", "a"
+
+
+class _Elements(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[tuple[int, str, dict[str, str]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.found.append((self.getpos()[0] - 1, tag, {k: v or "" for k, v in attrs}))
+
+
+def _html_references(html: str, start: int) -> Iterator[tuple[int, str, str, str]]:
+    parser = _Elements()
+    parser.feed(html)
+    parser.close()
+    for offset, tag, attrs in parser.found:
+        line = start + offset
+        if tag == "a" and "href" in attrs:
+            yield line, "link", attrs["href"], tag
+        elif tag == "img":
+            yield line, "image", attrs.get("src", ""), tag
+        elif tag not in ALLOWED_TAGS and (set(attrs) & {"src", "href", "data", "srcset"}):
+            yield line, "dropped", attrs.get("src") or attrs.get("href") or "", tag
+
+
+def body_images(text: str, *, raw_html: bool = True) -> list[tuple[int, str]]:
+    """Every image a Markdown text shows: ``(line offset in the text, src as written)``.
+
+    Inline and reference-style Markdown images (``![alt][name]`` … ``[name]: media/x.jpg``) and,
+    unless ``raw_html`` is false, raw ``<img>``: found by the parser that renders them, not by a
+    pattern, so that what the build reads and what its digests cover are the same files.
+    """
+    return [
+        (line, value)
+        for line, kind, value, tag in body_references(text)
+        if kind == "image" and (raw_html or not tag)
+    ]
+
+
 _SKIP_BLOCKS = {"container_pullquote_open", "blockquote_open", "heading_open"}
 _CLOSE = {
     "container_pullquote_open": "container_pullquote_close",

@@ -11,6 +11,7 @@ from typing import Any
 from .content import FrontMatter, Review
 from .errors import Finding, InputError
 from .files import write_atomic
+from .markdown import body_images
 from .validation import validate
 from .yamlpos import load_yaml
 
@@ -47,9 +48,6 @@ def split_front_matter(text: str, path: Path | str) -> tuple[str, str, int]:
             )
         ],
     )
-
-
-BODY_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)")
 
 
 def inside(base: Path, relative: str) -> Path | None:
@@ -123,10 +121,10 @@ def read_review(
     if meta is not None and content_dir is not None:
         if meta.image and (problem := media_problem(content_dir, meta.image.src)):
             findings.append(Finding(shown, positions.line(("image", "src")), problem))
-        for n, line in enumerate(body.splitlines()):
-            for src in BODY_IMAGE.findall(line):
-                if problem := media_problem(content_dir, src):
-                    findings.append(Finding(shown, body_line + n, problem))
+        # Markdown images here; a raw <img> the render sandbox refuses, naming what it is.
+        for offset, src in body_images(body, raw_html=False):
+            if problem := media_problem(content_dir, src):
+                findings.append(Finding(shown, body_line + offset, problem))
     if not body.strip():
         findings.append(
             Finding(shown, body_line, "the review has no text after its front matter: write it")

@@ -12,9 +12,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from magbuilder.checks import body_references, link_problem
+from magbuilder.checks import link_problem
 from magbuilder.errors import Finding, InputError
 from magbuilder.manifest import load_issue
+from magbuilder.markdown import body_references
 
 from .conftest import manifest_text, review_text
 

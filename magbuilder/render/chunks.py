@@ -22,7 +22,7 @@ from .. import __version__
 from ..cache import Cache
 from ..content import Issue
 from ..errors import Finding, MagbuilderError, RenderError
-from ..store import BODY_IMAGE
+from ..markdown import body_images
 from .assemble import ChunkPdf, assemble
 from .env import make_env, render_template
 from .layout import Layout
@@ -87,7 +87,7 @@ def _images_digest(issue: Issue, slugs: list[str | None]) -> str:
         if review.slug in slugs:
             if review.image:
                 paths.add(review.image.src)
-            paths.update(BODY_IMAGE.findall(review.body))
+            paths.update(src for _, src in body_images(review.body))
     if None in slugs:  # the front matter: the cover
         paths.add(issue.manifest.cover.image)
     h = hashlib.sha256()
