@@ -66,18 +66,24 @@ def magazine_html(issue: Issue, layout: Layout, part: Part = WHOLE) -> str:
     )
 
 
+# All sixteen page-margin boxes of CSS Paged Media: a chunk draws none of them, whichever the
+# layout uses; the running-heads overlay, laid out with the layout's own page rules, draws them.
+MARGIN_BOXES = tuple(
+    [f"top-{at}" for at in ("left-corner", "left", "center", "right", "right-corner")]
+    + [f"bottom-{at}" for at in ("left-corner", "left", "center", "right", "right-corner")]
+    + [f"{side}-{at}" for side in ("left", "right") for at in ("top", "middle", "bottom")]
+)
+
+
 def chunk_css(issue: Issue) -> str:
-    """For a standalone part: the same text width on every page, no margin boxes.
+    """For a standalone part: the same text width on every page, no margin box at all.
 
     Left and right pages differ only in where the text block sits (inside/outside margins) and
     in their running heads; the assembler shifts each page into place and adds the heads.
     """
     g = issue.manifest.print.margins
     side = (g.inside + g.outside) / 2
-    boxes = " ".join(
-        f"@{box} {{ content: none !important; }}"
-        for box in ("top-left", "top-center", "top-right", "bottom-left", "bottom-right")
-    )
+    boxes = " ".join(f"@{box} {{ content: none !important; }}" for box in MARGIN_BOXES)
     sides = f"margin-left: {side}mm !important; margin-right: {side}mm !important;"
     return "".join(f"@page :{kind} {{ {sides} {boxes} }}\n" for kind in ("left", "right"))
 

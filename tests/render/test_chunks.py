@@ -235,3 +235,32 @@ def test_keep_html_is_the_single_pass_source(tmp_project, tmp_path):
     result = build_issue(project / "issues/t-1.yaml", tmp_path, BuildOptions(keep_html=True))
     html = result.files["magazine.html"].read_text("utf-8")
     assert '<base href="file://' in html and 'id="review-r2"' in html
+
+
+# A layout whose folio sits in a box the default layout leaves empty, bottom-center.
+CENTRED_FOLIO = """\
+@import url(../../default/print/print.css);
+@page :left { @bottom-left { content: none; } }
+@page :right { @bottom-right { content: none; } }
+@page { @bottom-center { content: "– " counter(page) " –"; font: bold 8.5pt/1 var(--sans);
+                         vertical-align: top; padding-top: 6mm; } }
+@page cover { @bottom-center { content: none; } }
+"""
+
+
+def test_a_layout_with_a_centred_folio_chunks_like_its_single_pass(tmp_project):
+    files = {f"content/reviews/r{i}.md": review_text(f"Review {i}") for i in range(3)}
+    files["issues/t-1.yaml"] = manifest_text(["r0", "r1", "r2"], layout="centred")
+    files["layouts/centred/print/print.css"] = CENTRED_FOLIO
+    project = tmp_project(files)
+    issue = load_issue(project / "issues/t-1.yaml")
+    layout = Layout(issue.layouts_dir, issue.manifest.layout)
+    margins = issue.manifest.print.margins
+    single = read_pages(render_pdf(issue, layout), margins)
+    chunked, _ = render_chunked(issue, layout, project / "cache", jobs=2)
+    problems = []
+    for one, other in zip(single, read_pages(chunked, margins), strict=True):
+        problems += differences(one, other, TOLERANCE_PT, aspects=("words", "heads", "feet"))
+    assert not problems, "chunked vs single pass:\n" + "\n".join(problems)
+    feet = [page.feet for page in single[1:]]  # the cover has none
+    assert feet == [{"center": f"– {n} –"} for n in range(2, len(single) + 1)], feet
