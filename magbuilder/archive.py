@@ -25,15 +25,13 @@ from PIL import Image, ImageOps
 from .build import build_issue
 from .content import Issue, Site
 from .errors import Finding, InputError, MagbuilderError
-from .manifest import load_issue, shown
+from .manifest import load_issue
+from .paths import NEWSLETTER_HTML, PRINT_PDF, SCREEN_PDF, shown
 from .render.email import email_image_name
 from .render.env import DEFAULT, Layout, make_env, render_template
 
 log = logging.getLogger(__name__)
 
-PRINT_PDF = "magazine.pdf"
-SCREEN_PDF = "magazine-screen.pdf"
-NEWSLETTER = "newsletter.html"
 COVER = "cover.jpg"
 THUMB_HEIGHT = 400
 TEMPLATES = "archive"
@@ -172,8 +170,8 @@ def _stage_issue(issue: Issue, build_dir: Path, dest: Path) -> ArchivedIssue:
     shutil.copyfile(screen_src, dest / SCREEN_PDF)
     shutil.copyfile(src / PRINT_PDF, dest / PRINT_PDF)
     site = issue.manifest.site
-    html = (src / NEWSLETTER).read_text(encoding="utf-8")
-    (dest / NEWSLETTER).write_text(web_newsletter(html, site, issue.id), encoding="utf-8")
+    html = (src / NEWSLETTER_HTML).read_text(encoding="utf-8")
+    (dest / NEWSLETTER_HTML).write_text(web_newsletter(html, site, issue.id), encoding="utf-8")
     for review in issue.reviews:
         image = src / "images" / email_image_name(review)
         if review.image and image.is_file():

@@ -24,6 +24,7 @@ from . import __version__
 from .cache import prune
 from .errors import OutputError, RenderError
 from .files import replace_folder
+from .paths import NEWSLETTER_EML, NEWSLETTER_HTML, NEWSLETTER_TEXT, PRINT_PDF, SCREEN_PDF
 from .stamp import STAMP, Stamp, drift
 
 if TYPE_CHECKING:  # the validated model is imported when a build needs it: `up to date` doesn't
@@ -167,7 +168,7 @@ def build_issue(
         written = time.perf_counter()
         checked = None
         if options.preflight and not options.preview:  # a worker checks while files are written
-            checked = workers.submit(_preflight, issue, outputs["magazine.pdf"])
+            checked = workers.submit(_preflight, issue, outputs[PRINT_PDF])
         starts, pages = _openings(base, issue)
         stamp = Stamp(
             digest=digest,
@@ -253,12 +254,12 @@ def _make(
     html, text = newsletter.personalised()
     outputs = {
         **pdfs,
-        "newsletter.html": html.encode("utf-8"),
-        "newsletter.txt": text.encode("utf-8"),
+        NEWSLETTER_HTML: html.encode("utf-8"),
+        NEWSLETTER_TEXT: text.encode("utf-8"),
         **{f"images/{name}": data for name, data in newsletter.images.items()},
     }
     if not options.preview:
-        outputs["newsletter.eml"] = preview_message(issue, newsletter).as_bytes()
+        outputs[NEWSLETTER_EML] = preview_message(issue, newsletter).as_bytes()
     if options.keep_html:
         outputs["magazine.html"] = _standalone_html(issue, layout).encode("utf-8")
     return outputs, laid_out["screen"], stats, warnings
@@ -326,7 +327,7 @@ def _finish(
         finish_screen, laid_out["screen"], metadata_date=date, text_stack=stack, images_ready=True
     )
     if options.preview:
-        return {"magazine-screen.pdf": screen.result()}
+        return {SCREEN_PDF: screen.result()}
     spec = issue.manifest.print
     cmyk, srgb = layout.find(CMYK_PROFILE), layout.find(SRGB_PROFILE)
     if cmyk is None or srgb is None:
@@ -344,7 +345,7 @@ def _finish(
         text_stack=stack,
         images_ready=True,
     )
-    return {"magazine.pdf": printed, "magazine-screen.pdf": screen.result()}
+    return {PRINT_PDF: printed, SCREEN_PDF: screen.result()}
 
 
 def pad_pages(pdf: bytes, multiple: int) -> bytes:

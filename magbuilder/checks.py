@@ -31,8 +31,9 @@ from pydantic import ValidationError
 
 from .content import SLUG, Issue, PrintSpec, Review
 from .errors import Finding, InputError, MagbuilderError
-from .manifest import find_root, load_issue, shown
+from .manifest import load_issue
 from .markdown import body_references, too_deep
+from .paths import find_root, shown
 from .preflight import MIN_PPI, PRINT_PPI
 from .store import inside, media_problem, read_review, split_front_matter
 from .yamlpos import Positions, load_yaml

@@ -7,6 +7,14 @@ from pathlib import Path
 
 CONFIG_NAME = "magbuilder.yaml"
 
+# The files a build writes into build/<id>/, named here only: build, archive, preview and the
+# newsletter's links all ask for them.
+PRINT_PDF = "magazine.pdf"
+SCREEN_PDF = "magazine-screen.pdf"
+NEWSLETTER_HTML = "newsletter.html"
+NEWSLETTER_TEXT = "newsletter.txt"
+NEWSLETTER_EML = "newsletter.eml"
+
 
 def find_root(manifest_path: Path) -> Path:
     """The project folder: the manifest's nearest parent holding magbuilder.yaml or content/."""

@@ -27,7 +27,8 @@ from typing import Literal, TextIO
 from email_validator import EmailNotValidError, validate_email
 
 from ..errors import InputError, MagbuilderError, UsageError
-from ..manifest import load_issue, shown
+from ..manifest import load_issue
+from ..paths import shown
 from .ledger import (
     IN_FLIGHT_REASON,
     Campaign,

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from ..content import Issue
 from ..errors import Finding, InputError
-from ..manifest import CONFIG_NAME, load_issue, shown
+from ..manifest import load_issue
+from ..paths import CONFIG_NAME, shown
 from ..render.email import Newsletter, render_newsletter
 from ..render.env import Layout
 from ..render.links import unsubscribe_link

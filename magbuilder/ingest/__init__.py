@@ -9,11 +9,11 @@ was cut off at its source).
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import paths
 from ..errors import Finding
 from ..store import REVIEWS_DIR, format_review
 from .assemble import Assembler, Incoming
@@ -41,10 +41,7 @@ STATUSES = ("new", "updated", "unchanged", "skipped", "conflict")
 
 def shown(path: Path) -> str:
     """A path as the user should see it: relative to the working folder when inside it."""
-    try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return os.fspath(path)
+    return paths.shown(path, Path.cwd().resolve())
 
 
 @dataclass

@@ -25,7 +25,7 @@ import watchfiles
 from ..build import BuildOptions, BuildResult, build_issue
 from ..errors import MagbuilderError
 from ..files import write_atomic
-from ..manifest import CONFIG_NAME, find_root
+from ..paths import CONFIG_NAME, NEWSLETTER_HTML, SCREEN_PDF, find_root
 from ..render.workers import WorkerPool, warm_up
 
 log = logging.getLogger(__name__)
@@ -181,7 +181,7 @@ class Preview:
         """Render the pages whose key changed; the changed page numbers, and whether the
         newsletter changed."""
         out = result.out_dir
-        pdf = out / "magazine-screen.pdf"
+        pdf = out / SCREEN_PDF
         keys = result.page_keys or self._keys
         pages_dir = out / "pages"
         previous = self._keys if self.state.good == out else []
@@ -196,7 +196,7 @@ class Preview:
         for stale in pages_dir.glob("page-*.png"):
             if int(stale.stem.removeprefix("page-")) > len(keys):
                 stale.unlink(missing_ok=True)
-        email = hashlib.sha256((out / "newsletter.html").read_bytes()).hexdigest()
+        email = hashlib.sha256((out / NEWSLETTER_HTML).read_bytes()).hexdigest()
         email_changed = email != self._email_digest
         self._keys, self._email_digest = keys, email
         manifest = result.issue.manifest

@@ -23,6 +23,7 @@ from string import Template
 from urllib.parse import urlsplit
 
 from ..errors import UsageError
+from ..paths import NEWSLETTER_HTML
 from .engine import Preview, State
 
 log = logging.getLogger(__name__)
@@ -141,7 +142,7 @@ class Handler(BaseHTTPRequestHandler):
             }
             self._send(json.dumps(reply).encode(), "application/json")
         elif path == "/email.html" and state.good:
-            text = (state.good / "newsletter.html").read_text(encoding="utf-8")
+            text = (state.good / NEWSLETTER_HTML).read_text(encoding="utf-8")
             self._send(local_email(text, state.image_prefix).encode(), "text/html; charset=utf-8")
         elif path.startswith("/out/") and state.good:
             self._send_file(state.good, path.removeprefix("/out/"))

@@ -23,6 +23,7 @@ from PIL import Image
 from ..cache import Cache
 from ..content import Issue, Review
 from ..errors import Finding, RenderError
+from ..paths import SCREEN_PDF
 from .env import Layout, make_env, render_template
 from .images import reason, strict_decoding
 from .links import merge, merge_field, tracked, unsubscribe_link
@@ -206,7 +207,7 @@ def render_newsletter(
             "preheader_padding": PREHEADER_PADDING,
             "links": {
                 "view_online": track(site.issue_url(issue.id)),
-                "pdf": track(site.issue_url(issue.id, "magazine-screen.pdf")),
+                "pdf": track(site.issue_url(issue.id, SCREEN_PDF)),
                 "unsubscribe": field("unsubscribe_url", generic_unsubscribe)
                 if generic_unsubscribe
                 else None,

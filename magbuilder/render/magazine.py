@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..content import Issue, Review
 from ..errors import Finding, RenderError
-from ..manifest import shown
+from ..paths import shown
 from .env import make_env, render_template
 from .images import UnreadableImage, header_size
 from .layout import Layout

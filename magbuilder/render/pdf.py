@@ -17,7 +17,7 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from ..content import Issue, Review
 from ..errors import Finding, RenderError
-from ..manifest import shown
+from ..paths import shown
 from .fonts import font_configuration
 from .images import RASTER_SUFFIXES, SVG_SUFFIXES, UnreadableImage, decoded_size, svg_problems
 from .layout import Layout, project_path, project_url
