@@ -27,8 +27,8 @@ check: venv
 # Two processes, a test file each at a time: one waits on servers, browsers and subprocesses
 # while the other lays out, and a file's shared fixtures (whole magazines) are made once.
 test: venv system node_modules/.installed
-	$(BIN)/ruff check magbuilder tests scripts bench
-	$(BIN)/ruff format --check magbuilder tests scripts bench
+	$(BIN)/ruff check magbuilder tests bench
+	$(BIN)/ruff format --check magbuilder tests bench
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 # The inner loop: no browser, no whole magazines (tests marked slow or browser), on every core.
@@ -44,12 +44,12 @@ bench: venv system
 	$(BIN)/python bench/send_bench.py
 
 lint: venv
-	$(BIN)/ruff check magbuilder tests scripts bench
-	$(BIN)/ruff format --check magbuilder tests scripts bench
+	$(BIN)/ruff check magbuilder tests bench
+	$(BIN)/ruff format --check magbuilder tests bench
 
 format: venv
-	$(BIN)/ruff format magbuilder tests scripts bench
-	$(BIN)/ruff check --fix magbuilder tests scripts bench
+	$(BIN)/ruff format magbuilder tests bench
+	$(BIN)/ruff check --fix magbuilder tests bench
 
 venv: $(VENV)/.installed
 
