@@ -287,7 +287,7 @@ def _render_magazine(
     from .render.chunks import ChunkStats, lay_out_chunked
 
     media = ("screen",) if options.preview else ("print", "screen")
-    if options.single_pass:
+    if options.single_pass or layout.chunking is None:  # the layout promises nothing for chunks
         from .render.magazine import WHOLE
         from .render.workers import lay_out_prepared
 

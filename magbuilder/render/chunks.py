@@ -152,13 +152,39 @@ def _page_count(pdf: bytes) -> int:
         return len(doc.pages)
 
 
-def _overlay_pages(issue: Issue, starts: dict[str, int], total: int) -> list[dict[str, str]]:
-    pages = [dict.fromkeys(("masthead", "section", "title"), "") for _ in range(total)]
-    pages[0]["masthead"] = issue.manifest.site.name
+@dataclass
+class OverlayPage:
+    """One page of the running-heads overlay: the strings first set on it, and whether a review
+    opens there (its page rule then shows no running heads)."""
+
+    strings: dict[str, str]
+    opener: bool = False
+
+
+def _overlay_pages(
+    issue: Issue, layout: Layout, starts: dict[str, int], total: int
+) -> list[OverlayPage]:
+    """The strings the layout declares (``Layout.chunking``), set on the pages where the
+    magazine sets them."""
+    chunking = layout.chunking
+    declared = chunking.strings if chunking else ()
+    pages = [OverlayPage(dict.fromkeys((name for name, _ in declared), "")) for _ in range(total)]
+
+    def value(source: str, section: object, review: object) -> str:
+        kind, attribute = source.split(".")
+        owner = {"site": issue.manifest.site, "section": section, "review": review}[kind]
+        return str(getattr(owner, attribute, None) or "")
+
+    for name, source in declared:
+        if source.startswith("site."):
+            pages[0].strings[name] = value(source, None, None)
     for section in issue.sections:
         for review in section.reviews:
             page = pages[starts[review.slug] - 1]
-            page["section"], page["title"] = section.title, review.title
+            page.opener = True
+            for name, source in declared:
+                if not source.startswith("site."):
+                    page.strings[name] = value(source, section, review)
     return pages
 
 
@@ -303,12 +329,13 @@ def lay_out_chunked(
     pdf, stats.starts = assemble(issue, front[first], chunks(first), overlay)
     pdfs = {first: pdf, **{m: future.result()[0] for m, future in others.items()}}
     stats.pages = total
-    stats.page_keys = _page_keys(issue, keys, key, front_pages, counts, starts, total)
+    stats.page_keys = _page_keys(issue, layout, keys, key, front_pages, counts, starts, total)
     return pdfs, stats
 
 
 def _page_keys(
     issue: Issue,
+    layout: Layout,
     keys: dict[str, str],
     front_key: str,
     front_pages: int,
@@ -324,9 +351,9 @@ def _page_keys(
     strings: dict[str, str] = {}
     page_keys = []
     for number, (part, (key, index)) in enumerate(
-        zip(_overlay_pages(issue, starts, total), made_of, strict=True), start=1
+        zip(_overlay_pages(issue, layout, starts, total), made_of, strict=True), start=1
     ):
-        strings.update({name: value for name, value in part.items() if value})
+        strings.update({name: value for name, value in part.strings.items() if value})
         page_keys.append(_digest(key, str(index), str(number), repr(sorted(strings.items())))[:16])
     return page_keys
 
@@ -358,9 +385,14 @@ def _running_heads(
     pool: WorkerPool,
 ) -> bytes | Future[bytes]:
     """The running heads and folios of every page: from cache, or being laid out by ``pool``."""
-    pages = _overlay_pages(issue, starts, total)
+    pages = _overlay_pages(issue, layout, starts, total)
+    chunking = layout.chunking
     html = render_template(
-        make_env(layout), "print/running-heads.html.j2", issue=issue, pages=pages
+        make_env(layout),
+        "print/running-heads.html.j2",
+        issue=issue,
+        pages=pages,
+        strings=[name for name, _ in chunking.strings] if chunking else [],
     )
     key = _digest(base, "running-heads", html)
     cached = cache.get(key)

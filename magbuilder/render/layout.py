@@ -8,6 +8,8 @@ Light to import: the build asks a layout for its fonts before deciding there is 
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,31 @@ DEFAULT = "default"
 # so that nothing laid out (image names, file ids) depends on where the project is.
 PROJECT_URL = "file:///magbuilder-project/"
 LAYOUT_FILE = "layout.yaml"
+
+# What a running-head string may be set to, so that the overlay of a chunked build can set it
+# to the same value on the same pages as the magazine: ``site.*`` from the first page,
+# ``section.*`` and ``review.*`` on each review's opening page.
+STRING_SOURCES = (
+    "site.name",
+    "site.tagline",
+    "section.title",
+    "review.title",
+    "review.kicker",
+    "review.author",
+)
+_STRING_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
+
+
+@dataclass(frozen=True)
+class Chunking:
+    """What a layout promises a chunked build (``layout.yaml``'s ``chunks:``).
+
+    The chunks are laid out with no page-margin box at all; one overlay, laid out with the
+    layout's own page rules, draws them, with ``strings`` (each a CSS ``string-set`` name and
+    its source in ``STRING_SOURCES``) set where the magazine sets them.
+    """
+
+    strings: tuple[tuple[str, str], ...]
 
 
 class Layout:
@@ -72,6 +99,16 @@ class Layout:
         return data.get(key), (path, positions.line((key,)) if key in data else None)
 
     @property
+    def chunking(self) -> Chunking | None:
+        """How the layout may be laid out in pieces; None (nothing declared, or ``chunks:
+        false``): in a single pass only. The first layout in the chain that says decides."""
+        for folder in self.chain:
+            spec, where = self.settings_of(folder, "chunks")
+            if where[1] is not None:
+                return _chunking(spec, where) if spec not in (None, False) else None
+        return None
+
+    @property
     def fonts(self) -> FontSet:
         """The fonts this layout may use (``layout.yaml``'s ``fonts:``, see render/fonts.py)."""
         return font_set(self)
@@ -83,6 +120,26 @@ class Layout:
         Cached while the files are unchanged (the preview server edits them live).
         """
         return _strings(tuple(self.chain), strings_key(self))
+
+
+def _chunking(spec: Any, where: tuple[Path, int | None]) -> Chunking:
+    """``chunks:`` of a layout.yaml, checked; a RenderError at its line when it is wrong."""
+    strings = spec.get("running_strings") if isinstance(spec, dict) else None
+    sources = ", ".join(STRING_SOURCES)
+    if not isinstance(strings, dict) or set(spec) != {"running_strings"}:
+        message = (
+            "chunks: expected 'running_strings:' naming each string-set the margin boxes show "
+            "and its source, e.g. {title: review.title}; or 'chunks: false' for a single pass"
+        )
+        raise RenderError("bad layout.yaml", [Finding(where[0], where[1], message)])
+    for name, source in strings.items():
+        if not (isinstance(name, str) and _STRING_NAME.match(name)) or source not in STRING_SOURCES:
+            message = (
+                f"chunks.running_strings: '{name}: {source}' is not a string name (lower case, "
+                f"digits, hyphens) with one of the sources {sources}"
+            )
+            raise RenderError("bad layout.yaml", [Finding(where[0], where[1], message)])
+    return Chunking(tuple(strings.items()))
 
 
 @lru_cache(maxsize=16)

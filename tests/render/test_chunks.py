@@ -264,3 +264,72 @@ def test_a_layout_with_a_centred_folio_chunks_like_its_single_pass(tmp_project):
     assert not problems, "chunked vs single pass:\n" + "\n".join(problems)
     feet = [page.feet for page in single[1:]]  # the cover has none
     assert feet == [{"center": f"– {n} –"} for n in range(2, len(single) + 1)], feet
+
+
+# A layout with a fourth running-head string, the review's kicker, in a box of its own.
+KICKER_HEADS = """\
+@import url(../../default/print/print.css);
+.kicker { string-set: kicker content(); }
+@page :left { @bottom-center { content: string(kicker); font: 7pt/1 var(--sans);
+                               vertical-align: top; padding-top: 6mm; } }
+@page cover { @bottom-center { content: none; } }
+"""
+KICKER_CHUNKS = """\
+chunks:
+  running_strings:
+    masthead: site.name
+    section: section.title
+    title: review.title
+    kicker: review.kicker
+"""
+
+
+def test_a_fourth_running_head_string_declared_by_the_layout_chunks_like_its_single_pass(
+    tmp_project,
+):
+    files = {
+        f"content/reviews/r{i}.md": review_text(f"Review {i}", kicker=f'"KICKER {i}"')
+        for i in range(3)
+    }
+    files["issues/t-1.yaml"] = manifest_text(["r0", "r1", "r2"], layout="kicker")
+    files["layouts/kicker/print/print.css"] = KICKER_HEADS
+    files["layouts/kicker/layout.yaml"] = KICKER_CHUNKS
+    project = tmp_project(files)
+    issue = load_issue(project / "issues/t-1.yaml")
+    layout = Layout(issue.layouts_dir, issue.manifest.layout)
+    margins = issue.manifest.print.margins
+    single = read_pages(render_pdf(issue, layout), margins)
+    chunked, _ = render_chunked(issue, layout, project / "cache", jobs=2)
+    problems = []
+    for one, other in zip(single, read_pages(chunked, margins), strict=True):
+        problems += differences(one, other, TOLERANCE_PT, aspects=("heads", "feet"))
+    assert not problems, "chunked vs single pass:\n" + "\n".join(problems)
+    kickers = {page.feet.get("center") for page in single if page.number % 2 == 0} - {None}
+    assert len(kickers) >= 2 and all(k.startswith("KICKER ") for k in kickers), kickers
+
+
+def test_a_layout_that_promises_nothing_about_chunks_is_laid_out_in_one_pass(tmp_project, tmp_path):
+    files = {f"content/reviews/r{i}.md": review_text(f"Review {i}") for i in range(2)}
+    files["issues/t-1.yaml"] = manifest_text(["r0", "r1"], layout="whole")
+    files["layouts/whole/layout.yaml"] = "chunks: false\n"
+    project = tmp_project(files)
+    built = build_issue(project / "issues/t-1.yaml", tmp_path)
+    assert built.laid_out == ["whole magazine"]
+
+
+@pytest.mark.parametrize(
+    "chunks, wrong",
+    [
+        ("chunks: {running_strings: {title: review.director}}", "'title: review.director'"),
+        ("chunks: {running_strings: {Title: review.title}}", "'Title: review.title'"),
+        ("chunks: [masthead]", "expected 'running_strings:'"),
+    ],
+)
+def test_a_wrong_chunks_declaration_is_an_error_at_its_line(tmp_path, chunks, wrong):
+    layouts = tmp_path / "layouts"
+    (layouts / "default").mkdir(parents=True)
+    (layouts / "default" / "layout.yaml").write_text(f"# a layout\n{chunks}\n")
+    with pytest.raises(RenderError) as raised:
+        _ = Layout(layouts).chunking
+    (finding,) = raised.value.findings
+    assert (finding.line, wrong in finding.message) == (2, True), finding
