@@ -9,6 +9,7 @@ import shutil
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import pypdf
 import pytest
@@ -237,6 +238,21 @@ def test_keep_html_is_the_single_pass_source(tmp_project, tmp_path):
     assert '<base href="file://' in html and 'id="review-r2"' in html
 
 
+def both_ways_alike(project: Path, aspects: tuple[str, ...]) -> list[Page]:
+    """The project's issue laid out in one pass and in chunks, the pages alike in ``aspects``;
+    the single pass's pages."""
+    issue = load_issue(project / "issues/t-1.yaml")
+    layout = Layout(issue.layouts_dir, issue.manifest.layout)
+    margins = issue.manifest.print.margins
+    single = read_pages(render_pdf(issue, layout), margins)
+    chunked, _ = render_chunked(issue, layout, project / "cache", jobs=2)
+    problems = []
+    for one, other in zip(single, read_pages(chunked, margins), strict=True):
+        problems += differences(one, other, TOLERANCE_PT, aspects=aspects)
+    assert not problems, "chunked vs single pass:\n" + "\n".join(problems)
+    return single
+
+
 # A layout whose folio sits in a box the default layout leaves empty, bottom-center.
 CENTRED_FOLIO = """\
 @import url(../../default/print/print.css);
@@ -252,16 +268,7 @@ def test_a_layout_with_a_centred_folio_chunks_like_its_single_pass(tmp_project):
     files = {f"content/reviews/r{i}.md": review_text(f"Review {i}") for i in range(3)}
     files["issues/t-1.yaml"] = manifest_text(["r0", "r1", "r2"], layout="centred")
     files["layouts/centred/print/print.css"] = CENTRED_FOLIO
-    project = tmp_project(files)
-    issue = load_issue(project / "issues/t-1.yaml")
-    layout = Layout(issue.layouts_dir, issue.manifest.layout)
-    margins = issue.manifest.print.margins
-    single = read_pages(render_pdf(issue, layout), margins)
-    chunked, _ = render_chunked(issue, layout, project / "cache", jobs=2)
-    problems = []
-    for one, other in zip(single, read_pages(chunked, margins), strict=True):
-        problems += differences(one, other, TOLERANCE_PT, aspects=("words", "heads", "feet"))
-    assert not problems, "chunked vs single pass:\n" + "\n".join(problems)
+    single = both_ways_alike(tmp_project(files), ("words", "heads", "feet"))
     feet = [page.feet for page in single[1:]]  # the cover has none
     assert feet == [{"center": f"– {n} –"} for n in range(2, len(single) + 1)], feet
 
@@ -294,16 +301,7 @@ def test_a_fourth_running_head_string_declared_by_the_layout_chunks_like_its_sin
     files["issues/t-1.yaml"] = manifest_text(["r0", "r1", "r2"], layout="kicker")
     files["layouts/kicker/print/print.css"] = KICKER_HEADS
     files["layouts/kicker/layout.yaml"] = KICKER_CHUNKS
-    project = tmp_project(files)
-    issue = load_issue(project / "issues/t-1.yaml")
-    layout = Layout(issue.layouts_dir, issue.manifest.layout)
-    margins = issue.manifest.print.margins
-    single = read_pages(render_pdf(issue, layout), margins)
-    chunked, _ = render_chunked(issue, layout, project / "cache", jobs=2)
-    problems = []
-    for one, other in zip(single, read_pages(chunked, margins), strict=True):
-        problems += differences(one, other, TOLERANCE_PT, aspects=("heads", "feet"))
-    assert not problems, "chunked vs single pass:\n" + "\n".join(problems)
+    single = both_ways_alike(tmp_project(files), ("heads", "feet"))
     kickers = {page.feet.get("center") for page in single if page.number % 2 == 0} - {None}
     assert len(kickers) >= 2 and all(k.startswith("KICKER ") for k in kickers), kickers
 
