@@ -16,13 +16,13 @@ import os
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
 from .cache import prune
-from .errors import OutputError, RenderError
+from .errors import Level, OutputError, RenderError
 from .files import replace_folder
 from .paths import NEWSLETTER_EML, NEWSLETTER_HTML, NEWSLETTER_TEXT, PRINT_PDF, SCREEN_PDF
 from .stamp import STAMP, Stamp, drift
@@ -248,7 +248,7 @@ def _make(
         stages["finish"] = time.perf_counter() - mark
     warnings = []
     for finding in undrawable.result():  # `magbuilder check` says it first, as an error
-        warning = finding.__class__(finding.path, finding.line, finding.message, "warning")
+        warning = replace(finding, level=Level.WARNING)
         log.warning("%s", warning)
         warnings.append(str(warning))
     html, text = newsletter.personalised()

@@ -4,22 +4,42 @@ from __future__ import annotations
 
 import errno
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
+
+
+class Level(StrEnum):
+    """How much a finding matters: an error stops the command; a warning is shown and the
+    command goes on; info (preflight's) and a note (ingest's: a source not modified) are for the
+    record; a conflict (ingest's) is a file both an editor and the source changed, to merge by
+    hand. Equal to its name as a string."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+    NOTE = "note"
+    CONFLICT = "conflict"
 
 
 @dataclass(frozen=True)
 class Finding:
-    """One problem in one input file, printed as ``path:line: level: message``."""
+    """One problem in one file, printed as ``path:line: level: message``; in a PDF, at a
+    ``page`` instead of a line (``file.pdf: level: page N: message``)."""
 
     path: Path | str
     line: int | None
     message: str
-    level: str = "error"
+    level: Level = Level.ERROR
+    page: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "level", Level(self.level))  # "warning" is Level.WARNING
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else f"{self.path}"
-        prefix = "" if self.level == "error" else f"{self.level}: "
-        return f"{where}: {prefix}{self.message}"
+        prefix = "" if self.level is Level.ERROR else f"{self.level}: "
+        page = f"page {self.page}: " if self.page else ""
+        return f"{where}: {prefix}{page}{self.message}"
 
 
 class MagbuilderError(Exception):

@@ -1,8 +1,8 @@
 """Preflight: check a finished PDF against what a printer (or a reader) needs, with pikepdf.
 
-Each problem is one :class:`~magbuilder.errors.Finding` (``line`` None, message starting with
-``page N:`` when it concerns a page) at level ``error`` (the file must not go to press),
-``warning`` (it may, but a person should look) or ``info``.
+Each problem is one :class:`~magbuilder.errors.Finding` (``line`` None, ``page`` set when it
+concerns a page) at level ``error`` (the file must not go to press), ``warning`` (it may, but a
+person should look) or ``info``.
 """
 
 from __future__ import annotations
@@ -36,8 +36,7 @@ class _Report:
     findings: list[Finding] = field(default_factory=list)
 
     def add(self, level: str, message: str, page: int | None = None) -> None:
-        text = f"page {page}: {message}" if page else message
-        self.findings.append(Finding(self.path, None, text, level))
+        self.findings.append(Finding(self.path, None, message, level, page))
 
 
 def preflight(
@@ -108,8 +107,7 @@ def page_ranges(pages: list[int]) -> str:
 
 
 def _page_of(finding: Finding) -> int:
-    match = re.match(r"page (\d+): ", finding.message)
-    return int(match.group(1)) if match else 0
+    return finding.page or 0
 
 
 # --- PDF/X identification and output intent ---------------------------------------------------

@@ -40,7 +40,10 @@ def write(folder: Path, name: str, data: bytes) -> Path:
 
 
 def messages(findings: list[Finding], level: str) -> list[str]:
-    return [f.message for f in findings if f.level == level]
+    """The findings at ``level`` as read: ``page N: message`` where they are on a page."""
+    return [
+        f"page {f.page}: {f.message}" if f.page else f.message for f in findings if f.level == level
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -192,8 +195,8 @@ def test_screen_file_checks_fonts_and_150_ppi_only(tmp_path):
     source = render(tmp_path, body, {"a.jpg": (500, 500)}, css=NO_BLEED_CSS, tags=True)
     path = write(tmp_path, "screen.pdf", finish_screen(source))
     findings = preflight(path, screen=True)
-    assert [(f.level, f.message[:40]) for f in findings] == [
-        ("error", "page 1: image of 500×500 px placed at 10")
+    assert [(f.level, f.page, f.message[:32]) for f in findings] == [
+        ("error", 1, "image of 500×500 px placed at 10")
     ]
     assert "591×591 px (150 ppi)" in findings[0].message
 
@@ -206,8 +209,8 @@ def test_unreadable_file_is_one_error(tmp_path):
 
 def test_format_findings_ends_with_a_summary(good_print):
     findings = [
-        Finding(good_print, None, "page 2: bad", "error"),
-        Finding(good_print, None, "page 1: meh", "warning"),
+        Finding(good_print, None, "bad", "error", page=2),
+        Finding(good_print, None, "meh", "warning", page=1),
     ]
     assert format_findings(findings).splitlines() == [
         f"{good_print}: page 2: bad",

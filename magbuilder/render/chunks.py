@@ -14,7 +14,7 @@ import io
 import logging
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -139,7 +139,7 @@ def _chunk_error(issue: Issue, name: str, exc: MagbuilderError) -> RenderError:
         [
             f
             if review is None or f.message.startswith(where)
-            else f.__class__(f.path, f.line, f"{where}: {f.message}", f.level)
+            else replace(f, message=f"{where}: {f.message}")
             for f in exc.findings
         ],
     )
