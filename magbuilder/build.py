@@ -71,17 +71,16 @@ def issue_inputs(issue: Issue) -> dict[str, str]:
     ("" for a file that is missing): the manifest, magbuilder.yaml, the reviews, the images
     they and the cover use, and the files of the layout and of the default layout (but their
     archive templates)."""
-    from .markdown import body_images
     from .paths import CONFIG_NAME, layout_files
+    from .store import inside
 
     files = [issue.manifest_path, issue.root / CONFIG_NAME]
     files += [review.path for review in issue.reviews]
     images = {issue.manifest.cover.image}
     for review in issue.reviews:
-        if review.image:
-            images.add(review.image.src)
-        images.update(src for _, src in body_images(review.body))
-    files += [issue.content_dir / src for src in sorted(images)]
+        images.update(review.images)
+    # Only what lies inside content/: the build refuses the rest, and reads none of it.
+    files += [path for src in sorted(images) if (path := inside(issue.content_dir, src))]
     for folder in [issue.layouts_dir / issue.manifest.layout, issue.layouts_dir / "default"]:
         files += layout_files(folder)
     root = issue.root.resolve()

@@ -107,6 +107,16 @@ class Review(FrontMatter):
         """The first (usually only) film reviewed."""
         return self.films[0] if self.films else None
 
+    @property
+    def images(self) -> list[str]:
+        """Every image the review shows, as written (under content/): the hero, then those of
+        the body as the renderer finds them (``markdown.body_images``). What the build's digests
+        and the chunk keys cover."""
+        from .markdown import body_images  # the Markdown parser: only where images are asked for
+
+        hero = [self.image.src] if self.image else []
+        return list(dict.fromkeys(hero + [src for _, src in body_images(self.body)]))
+
 
 class Cover(Model):
     """The cover: background image (under content/), headline and cover lines."""

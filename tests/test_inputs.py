@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from PIL import Image
 from magbuilder.build import BuildResult, build_issue
 
 from .conftest import REPO, manifest_text, review_text
+from .warm_cli import magbuilder
 
 pytestmark = pytest.mark.slow  # builds issues
 
@@ -79,3 +81,16 @@ def assert_inside_a_column(built: BuildResult) -> None:
             column = (page.width * mm - margins.inside - margins.outside) / 2
             assert image["width"] * mm <= column + 0.5, (image["width"] * mm, column)
             assert image["x0"] >= 0 and image["x1"] <= page.width
+
+
+def test_a_raw_img_outside_content_is_refused_without_being_read(tmp_project, tmp_path):
+    # A named pipe: whoever opens it to read waits for a writer that never comes, so a build
+    # that read it (for a digest, say) would hang instead of refusing it.
+    outside = tmp_path.parent / f"{tmp_path.name}-pipe.jpg"
+    os.mkfifo(outside)
+    src = f"../../{outside.name}"  # against content/, as the renderer reads it
+    root = project(tmp_project, f'Intro, then <img src="{src}" alt="x"> in the text.\n')
+    assert (root / "content" / src).resolve() == outside
+    result = magbuilder("build", "issues/t-1.yaml", "--out", "out", cwd=root, timeout=60)
+    assert result.returncode == 1, result.stderr
+    assert "refused" in result.stderr and outside.name in result.stderr

@@ -22,7 +22,7 @@ from .. import __version__
 from ..cache import Cache
 from ..content import Issue
 from ..errors import Finding, MagbuilderError, RenderError
-from ..markdown import body_images
+from ..store import inside
 from .assemble import ChunkPdf, assemble
 from .env import make_env, render_template
 from .layout import Layout
@@ -85,15 +85,14 @@ def _images_digest(issue: Issue, slugs: list[str | None]) -> str:
     paths = set()
     for review in issue.reviews:
         if review.slug in slugs:
-            if review.image:
-                paths.add(review.image.src)
-            paths.update(src for _, src in body_images(review.body))
+            paths.update(review.images)
     if None in slugs:  # the front matter: the cover
         paths.add(issue.manifest.cover.image)
     h = hashlib.sha256()
     for src in sorted(paths):
         h.update(src.encode())
-        h.update(_file_digest(issue.content_dir / src).encode())
+        path = inside(issue.content_dir, src)  # nothing outside content/ is read, even here
+        h.update(_file_digest(path).encode() if path else b"outside")
     return h.hexdigest()
 
 
