@@ -372,7 +372,7 @@ def send(
 
     Exit codes: 0 done, 1 bad input, addresses still failing (run again) or recipients in
     doubt (see --resend-in-doubt), 2 usage, 130 stopped by Ctrl-C (run again to resume).
-    See the README, "Sending".
+    See docs/sending.md.
     """
     from .deliver import SendIncomplete, SendOptions, campaign_status, parse_smtp_url, send_issue
     from .deliver.report import format_result, format_status, resume_hint

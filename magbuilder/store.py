@@ -200,7 +200,8 @@ def _lines(mapping: Mapping[str, Any], order: tuple[str, ...], indent: str) -> l
 
 
 def format_review(front: Mapping[str, Any], body: str) -> str:
-    """A review file's text: YAML front matter in the README's key order, then the body.
+    """A review file's text: YAML front matter in the documented key order, then the body
+    (docs/writing.md).
 
     Block-style YAML, strings double-quoted (UTF-8, no ``!!python`` tags), dates and numbers bare,
     lists of strings on one line; keys with ``None`` or empty-list values are left out. A value

@@ -81,7 +81,7 @@ def _message(model: type[BaseModel], err: dict[str, Any]) -> str:
             "id": "use letters, digits, '.', '_' or '-', e.g. 2026-12",
             "layout": "name a folder under layouts/",
         }
-        msg += f" ({hints.get(str(loc[-1]), 'see the README')})"
+        msg += f" ({hints.get(str(loc[-1]), 'see docs/writing.md')})"
     elif kind.startswith("date"):
         msg = "is not a date: write it as YYYY-MM-DD"
     return f"{where}: {msg}, got {shown}"

@@ -1,7 +1,7 @@
 """The archive site: the sample issues served by a real HTTP server, read in headless Chromium.
 
 Expected values come from the repository's manifests and review files (read with plain YAML) and
-from the URL formats the README documents, written out here: never from the code under test.
+from the URL formats docs/ documents, written out here: never from the code under test.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from .conftest import REPO, manifest_text, review_text
 SAMPLES = {"2026-12": "What the Water Keeps", "2026-11": "The Ones Who Stay"}
 MOUNT = "/mirror/long-take/"  # the site is served below a path, not at the server's root
 
-# The README's formats for the sample's magbuilder.yaml (base_url https://longtake.example/reviews,
+# The documented formats (docs/) for the sample's magbuilder.yaml (base_url https://longtake.example/reviews,
 # archive_url https://longtake.example/issues): a review is <base_url>/<slug>/, an issue's page
 # <archive_url>/<id>/, its PDF <archive_url>/<id>/magazine-screen.pdf; the newsletter's images are
 # uploaded as <image_base_url>/<id>/images/ (default: archive_url).

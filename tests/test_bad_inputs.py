@@ -341,7 +341,7 @@ WRITES: dict[str, tuple[str, tuple[str, ...]]] = {
 
 def framing(case: Case) -> list[str]:
     """The lines a failed command prints besides its finding, by design: the summaries of
-    ``check`` (README: "then a summary") and ``preflight``, and ingest's counts. They must be
+    ``check`` (docs: "then a summary") and ``preflight``, and ingest's counts. They must be
     there; that they count one error (or nothing ingested) is checked with them."""
     if case.code != 1 or "ingest.yaml" in case.files:  # an unusable ingest.yaml stops it first
         return []

@@ -2,7 +2,7 @@
 
 subscribers (CSV list) → messages (one personalised message each, signed unsubscribe link from
 tokens) → smtp (hand over, classify replies) with campaign orchestrating and ledger recording each
-recipient's state. See the README, "Sending".
+recipient's state. See docs/sending.md.
 """
 
 from __future__ import annotations

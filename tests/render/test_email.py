@@ -1,7 +1,7 @@
 """The sample newsletter: MJML compiled to HTML, parsed and checked; and its plain-text part.
 
 Expected values come from the sample's own files (the manifest and the review files, read with
-plain YAML) and from the URL formats the README documents, written out here: never from the code
+plain YAML) and from the URL formats docs/ documents, written out here: never from the code
 that builds the newsletter.
 """
 
@@ -21,7 +21,7 @@ from magbuilder.build import BuildResult
 
 from ..conftest import REPO, SAMPLE_MANIFEST
 
-# The README's formats for the sample's magbuilder.yaml (base_url https://longtake.example/reviews,
+# The documented formats (docs/) for the sample's magbuilder.yaml (base_url https://longtake.example/reviews,
 # archive_url https://longtake.example/issues) and issue 2026-12: a review is <base_url>/<slug>/,
 # "view in browser" <archive_url>/<id>/, the PDF <archive_url>/<id>/magazine-screen.pdf, and links
 # to the site carry the default site.utm parameters.
