@@ -29,7 +29,7 @@ import pytest
 from PIL import Image
 
 from .conftest import REPO, SITE, manifest_text, review_text
-from .warm_cli import WarmCLI
+from .warm_cli import magbuilder
 
 pytestmark = pytest.mark.slow  # every row is a real process in a project of its own
 
@@ -414,16 +414,14 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
         before = snapshot(root)
         # A real process per row (a row that hangs is killed and fails, the others still run),
         # forked from one that has imported magbuilder already.
-        result = cli.run(args, root, env, timeout=case.timeout)
+        result = magbuilder(*args, cwd=root, env=env, timeout=case.timeout)
         return Outcome(root, result, port, before, snapshot(root))
 
-    cli = WarmCLI()
     try:
         with ThreadPoolExecutor(max_workers=2) as pool:
             results = dict(zip([c.id for c in CASES], pool.map(run, CASES), strict=True))
     finally:
         closed.close()
-        cli.close()
     return results
 
 

@@ -22,6 +22,7 @@ from .. import __version__
 from ..cache import Cache
 from ..content import Issue
 from ..errors import Finding, MagbuilderError, RenderError
+from ..paths import layout_files
 from ..store import inside
 from .assemble import ChunkPdf, assemble
 from .env import make_env, render_template
@@ -73,9 +74,10 @@ def _digest_of(path: Path, size: int, mtime_ns: int) -> str:
 
 
 def _layout_digest(layout: Layout) -> str:
+    """The layout files a part can use (``paths.layout_files``, as the build stamp lists them)."""
     h = hashlib.sha256()
     for folder in layout.chain:
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        for path in layout_files(folder):
             h.update(str(path.relative_to(folder)).encode())
             h.update(_file_digest(path).encode())
     return h.hexdigest()

@@ -44,12 +44,18 @@ class SandboxFetcher(URLFetcher):
         self.missing: list[str] = []  # inside the sandbox, but no such file
         self.broken: dict[str, str] = {}  # url → why the image cannot be drawn ({where}: its path)
 
-    def local(self, url: str) -> Path | None:
-        """The local path a ``file:`` URL names (project URLs mapped to the project), or None."""
+    def named(self, url: str) -> Path | None:
+        """The path a ``file:`` URL names (project URLs mapped to the project), links not
+        followed; None for any other URL."""
         parts = urlsplit(normalise(url))
         if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
             return None
-        return project_path(unquote(parts.path), self.layout.root).resolve()
+        return project_path(unquote(parts.path), self.layout.root).absolute()
+
+    def local(self, url: str) -> Path | None:
+        """The local file a ``file:`` URL leads to (links followed), or None."""
+        named = self.named(url)
+        return named.resolve() if named is not None else None
 
     def resolve(self, url: str) -> Path | None:
         """The allowed local file behind ``url``, or None."""
@@ -74,14 +80,11 @@ class SandboxFetcher(URLFetcher):
     def shown(self, url: str) -> str:
         """``url`` as a person knows it: a project URL as the file's, a symlink as itself with
         where it leads."""
-        parts = urlsplit(normalise(url))
-        if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+        named = self.named(url)
+        if named is None:
             return url
-        named = project_path(unquote(parts.path), self.layout.root)
         target = named.resolve()
-        if named.absolute() == target:
-            return target.as_uri()
-        return f"{named.absolute().as_uri()} (a link to {target})"
+        return target.as_uri() if named == target else f"{named.as_uri()} (a link to {target})"
 
     def _svg_problems(self, path: Path) -> tuple[str, ...]:
         """Why an SVG from content/ would be drawn in part: checked when it is fetched, because
