@@ -11,7 +11,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 UV     := uv==0.13.9
 
-.PHONY: issue archive test test-fast bench lint format check system venv lock clean
+.PHONY: issue archive docs test test-fast bench lint format check system venv lock clean
 
 issue: venv system
 	$(BIN)/magbuilder build $(ISSUE) --out $(OUT)
@@ -23,10 +23,16 @@ archive: venv system
 check: venv
 	$(BIN)/magbuilder check $(ISSUE)
 
-# The complete suite (what .ci/run calls): lint, then every test, browsers and full layouts too.
+# The reference (docs/, mkdocs.yml) as a site in build/docs/. Strict: a link to a missing page
+# or heading stops the build, and `make test` builds it first. Not --quiet (nor -v): in
+# MkDocs 1.6 either one lets warnings through strict mode (mkdocs#4126, #3991).
+docs: venv
+	$(BIN)/mkdocs build --strict -d $(OUT)/docs
+
+# The complete suite (what .ci/run calls): docs, lint, then every test, browsers, full layouts.
 # Two processes, a test file each at a time: one waits on servers, browsers and subprocesses
 # while the other lays out, and a file's shared fixtures (whole magazines) are made once.
-test: venv system node_modules/.installed
+test: venv system node_modules/.installed docs
 	$(BIN)/ruff check magbuilder tests bench
 	$(BIN)/ruff format --check magbuilder tests bench
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
@@ -67,7 +73,7 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 # platform) into requirements.lock; commit it after `make test` passes.
 lock: venv
 	$(BIN)/python -m pip install -q '$(UV)'
-	$(BIN)/uv pip compile pyproject.toml --extra test --universal --python-version 3.11 \
+	$(BIN)/uv pip compile pyproject.toml --extra test --extra docs --universal --python-version 3.11 \
 	  --generate-hashes --upgrade --quiet -o requirements.lock
 
 # The official MJML validator (npm), used by the tests to check the email templates strictly.
