@@ -28,7 +28,7 @@ from .errors import Finding, InputError, MagbuilderError
 from .manifest import load_issue
 from .paths import NEWSLETTER_HTML, PRINT_PDF, SCREEN_PDF, shown
 from .render.email import email_image_name
-from .render.env import DEFAULT, Layout, make_env, render_template
+from .render.env import Layout, make_env, render_template
 
 log = logging.getLogger(__name__)
 
@@ -214,9 +214,19 @@ def _atom_id(issue: Issue) -> str:
     return f"tag:{host},{issue.manifest.date.isoformat()}:issue/{issue.id}"
 
 
-def render_site(entries: list[ArchivedIssue], layout: Layout, dest: Path) -> None:
-    """Render the index, one page per issue, the feed and the stylesheet into ``dest``."""
-    env = _env(layout)
+def render_site(entries: list[ArchivedIssue], dest: Path) -> None:
+    """Render the index, one page per issue, the feed and the stylesheet into ``dest``.
+
+    Each issue's page is rendered with its manifest's layout (its templates and tokens); the
+    index, the feed and the stylesheet with the newest issue's.
+    """
+    layouts = {
+        name: Layout(entries[0].issue.layouts_dir, name)
+        for name in dict.fromkeys(e.issue.manifest.layout for e in entries)
+    }
+    envs = {name: _env(layout) for name, layout in layouts.items()}
+    layout = layouts[entries[0].issue.manifest.layout]
+    env = envs[layout.name]
     newest = entries[0].issue.manifest
     site, lang = newest.site, newest.lang
     common = {"site": site, "issues": entries}
@@ -227,7 +237,7 @@ def render_site(entries: list[ArchivedIssue], layout: Layout, dest: Path) -> Non
     }
     for i, entry in enumerate(entries):
         pages[f"{entry.id}/index.html"] = render_template(
-            env,
+            envs[entry.issue.manifest.layout],
             f"{TEMPLATES}/issue.html.j2",
             prefix="../",
             lang=entry.issue.manifest.lang,
@@ -250,7 +260,8 @@ def render_site(entries: list[ArchivedIssue], layout: Layout, dest: Path) -> Non
         (dest / name).write_text(text, encoding="utf-8")
     css = layout.find(f"{TEMPLATES}/archive.css")
     if css is None:
-        raise MagbuilderError(f"no {TEMPLATES}/archive.css in {layout.chain[0]} or default")
+        names = ", ".join(folder.name for folder in layout.chain)
+        raise MagbuilderError(f"no {TEMPLATES}/archive.css in layouts {names}")
     shutil.copyfile(css, dest / "archive.css")
 
 
@@ -299,7 +310,7 @@ def build_archive(root: Path | str, out: Path | str, build_dir: Path | str) -> A
     try:
         os.chmod(staged, 0o777 & ~_umask())  # mkdtemp makes it 0700; the site is for sharing
         entries = [_stage_issue(i, build_dir, staged / i.id) for i in issues]
-        render_site(entries, Layout(root / "layouts", DEFAULT), staged)
+        render_site(entries, staged)
         _swap_into_place(staged, out)
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)

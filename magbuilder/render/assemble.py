@@ -15,7 +15,7 @@ import pikepdf
 from pikepdf import Array, Dictionary, Name, NameTree, Pdf
 
 from ..content import Issue
-from .magazine import CHUNK_LINK
+from .magazine import CHUNK_LINK, right_hand
 
 MM = 72 / 25.4
 
@@ -135,8 +135,8 @@ def assemble(
             out.pages.append(page)
             new = out.pages[-1]
             number = first + index + 1
-            # Right-hand (odd) pages have the inside margin on the left.
-            left_margin = margins.inside if number % 2 else margins.outside
+            # Right-hand pages have the inside margin on the left.
+            left_margin = margins.inside if right_hand(issue, number) else margins.outside
             dx = (left_margin - centre) * MM
             _shift(new, out, dx)
             _stamp(new, out, heads.pages[number - 1], "/MbRunningHeads")

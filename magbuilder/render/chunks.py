@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import logging
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from pathlib import Path
 
 from .. import __version__
 from ..cache import Cache
 from ..content import Issue
 from ..errors import Finding, MagbuilderError, RenderError
-from ..paths import layout_files
+from ..paths import file_digest, layout_files
 from ..store import inside
 from .assemble import ChunkPdf, assemble
 from .env import make_env, render_template
@@ -55,31 +55,13 @@ def _digest(*parts: bytes | str) -> str:
     return h.hexdigest()
 
 
-def _file_digest(path: Path) -> str:
-    """SHA-256 of a file ("missing" if there is none), read again only when its size or
-    modification time changed (a preview digests the same files on every save)."""
-    try:
-        info = path.stat()
-    except OSError:
-        return "missing"
-    return _digest_of(path, info.st_size, info.st_mtime_ns)
-
-
-@lru_cache(maxsize=4096)
-def _digest_of(path: Path, size: int, mtime_ns: int) -> str:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return "missing"
-
-
 def _layout_digest(layout: Layout) -> str:
     """The layout files a part can use (``paths.layout_files``, as the build stamp lists them)."""
     h = hashlib.sha256()
     for folder in layout.chain:
         for path in layout_files(folder):
-            h.update(str(path.relative_to(folder)).encode())
-            h.update(_file_digest(path).encode())
+            h.update(str(path.relative_to(folder.parent)).encode())
+            h.update(file_digest(path).encode())
     return h.hexdigest()
 
 
@@ -94,7 +76,7 @@ def _images_digest(issue: Issue, slugs: list[str | None]) -> str:
     for src in sorted(paths):
         h.update(src.encode())
         path = inside(issue.content_dir, src)  # nothing outside content/ is read, even here
-        h.update(_file_digest(path).encode() if path else b"outside")
+        h.update(file_digest(path).encode() if path else b"outside")
     return h.hexdigest()
 
 
@@ -155,11 +137,9 @@ def _page_count(pdf: bytes) -> int:
 
 @dataclass
 class OverlayPage:
-    """One page of the running-heads overlay: the strings first set on it, and whether a review
-    opens there (its page rule then shows no running heads)."""
+    """One page of the running-heads overlay: the strings first set on it."""
 
     strings: dict[str, str]
-    opener: bool = False
 
 
 def _overlay_pages(
@@ -182,7 +162,6 @@ def _overlay_pages(
     for section in issue.sections:
         for review in section.reviews:
             page = pages[starts[review.slug] - 1]
-            page.opener = True
             for name, source in declared:
                 if not source.startswith("site."):
                     page.strings[name] = value(source, section, review)
@@ -388,11 +367,16 @@ def _running_heads(
     """The running heads and folios of every page: from cache, or being laid out by ``pool``."""
     pages = _overlay_pages(issue, layout, starts, total)
     chunking = layout.chunking
+    # The front matter's pages, then each review's: the overlay puts a review's pages in an
+    # element of the layout's own review class, so they get the magazine's page rules.
+    cuts = [0, *(starts[r.slug] - 1 for r in issue.reviews), total]
+    groups = [pages[a:b] for a, b in itertools.pairwise(cuts)]
     html = render_template(
         make_env(layout),
         "print/running-heads.html.j2",
         issue=issue,
-        pages=pages,
+        front=groups[0],
+        reviews=groups[1:],
         strings=[name for name, _ in chunking.strings] if chunking else [],
     )
     key = _digest(base, "running-heads", html)

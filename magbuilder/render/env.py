@@ -1,8 +1,10 @@
 """The Jinja2 environment of a layout: search path with fallback to ``default``, filters, strings.
 
 Templates are found along the layout's chain (``render/layout.py``): the layout's own folder,
-then ``layouts/default/``. Templates can also extend a default template explicitly as
-``default/<path>``.
+then the layouts it extends, down to ``layouts/default/``. A template can extend the one it
+replaces by naming its layout: ``{% extends "default/print/magazine.html.j2" %}``, and override
+only its blocks. ``tokens`` (the layout's design tokens) and ``tokens_css`` are in every
+template.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from markupsafe import Markup
 from ..content import text_dir
 from ..errors import Finding, RenderError
 from ..markdown import excerpt, plain_text, render_markdown
-from .layout import DEFAULT, Layout, strings_key
+from .layout import DEFAULT, LAYOUT_FILE, Layout, strings_key
 
 __all__ = ["DEFAULT", "Layout", "make_env", "render_template", "wrap"]
 
@@ -43,7 +45,7 @@ def _autoescape(name: str | None) -> bool:
     and which a text template prints as it is.
     """
     name = name or ""
-    return not (name.endswith(".txt.j2") or name.startswith(("partials/", "default/partials/")))
+    return not (name.endswith(".txt.j2") or "partials/" in name)
 
 
 def wrap(text: str, width: int = 72, indent: str = "") -> str:
@@ -64,10 +66,12 @@ def wrap(text: str, width: int = 72, indent: str = "") -> str:
 def make_env(layout: Layout) -> jinja2.Environment:
     """A sandboxed, strict, autoescaping environment over the layout's templates.
 
-    One environment per layout (and version of its strings) is kept, so templates are compiled
-    once per process; Jinja recompiles a template whose file changed.
+    One environment per layout (and version of its strings and settings) is kept, so templates
+    are compiled once per process; Jinja recompiles a template whose file changed.
     """
-    return _env(tuple(layout.chain), layout.name, layout.layouts_dir, strings_key(layout))
+    settings = [folder / LAYOUT_FILE for folder in layout.chain]
+    stamps = tuple(p.stat().st_mtime_ns if p.is_file() else 0 for p in settings)
+    return _env(tuple(layout.chain), layout.name, layout.layouts_dir, strings_key(layout) + stamps)
 
 
 @lru_cache(maxsize=16)
@@ -78,7 +82,7 @@ def _env(
     loader = jinja2.ChoiceLoader(
         [
             jinja2.FileSystemLoader([str(p) for p in layout.chain]),
-            jinja2.PrefixLoader({DEFAULT: jinja2.FileSystemLoader(str(layout.chain[-1]))}),
+            jinja2.PrefixLoader({p.name: jinja2.FileSystemLoader(str(p)) for p in layout.chain}),
         ]
     )
     env = ImmutableSandboxedEnvironment(
@@ -105,7 +109,13 @@ def _env(
     def and_list(items: list[str], lang: str = "en") -> str:
         return format_list(list(items), locale=_locale(lang)) if items else ""
 
-    env.globals.update(t=t, layout_url=layout.url, text_dir=text_dir)
+    env.globals.update(
+        t=t,
+        layout_url=layout.url,
+        text_dir=text_dir,
+        tokens=layout.tokens,
+        tokens_css=layout.tokens_css,
+    )
     env.filters.update(
         date=date,
         and_list=and_list,

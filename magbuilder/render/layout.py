@@ -1,9 +1,11 @@
-"""A layout: a folder under ``layouts/`` with fallback to ``default``, its settings and strings.
+"""A layout as the renderers see it: its chain of folders, settings, tokens and strings.
 
 Another layout holds only the files it overrides; every other template, stylesheet, font or
-string falls back to ``layouts/default/``. ``layout.yaml`` declares what the build may assume
-about the layout (its fonts, see ``render/fonts.py``); ``strings.yaml`` its labels per language.
-Light to import: the build asks a layout for its fonts before deciding there is work to do.
+string comes from the layout it extends, and finally from ``layouts/default/`` (the chain is
+``magbuilder/layouts.py``'s). ``layout.yaml`` declares what the build may assume about the
+layout (fonts, see ``render/fonts.py``; chunking; design tokens); ``strings.yaml`` its labels
+per language. Light to import: the build asks a layout for its fonts before deciding there is
+work to do.
 """
 
 from __future__ import annotations
@@ -14,15 +16,18 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup
+
+from .. import layouts
 from ..errors import Finding, InputError, RenderError
-from ..yamlpos import Positions, load_yaml
+from ..layouts import DEFAULT, LAYOUT_FILE
+from ..yamlpos import load_yaml
 from .fonts import FontSet, font_set
 
-DEFAULT = "default"
+__all__ = ["DEFAULT", "LAYOUT_FILE", "Chunking", "Layout", "project_path", "project_url"]
 # Where a build sees the project's files: the same path in every folder and on every machine,
 # so that nothing laid out (image names, file ids) depends on where the project is.
 PROJECT_URL = "file:///magbuilder-project/"
-LAYOUT_FILE = "layout.yaml"
 
 # What a running-head string may be set to, so that the overlay of a chunked build can set it
 # to the same value on the same pages as the magazine: ``site.*`` from the first page,
@@ -51,20 +56,13 @@ class Chunking:
 
 
 class Layout:
-    """A named layout and its fallback chain: ``layouts/<name>/`` then ``layouts/default/``."""
+    """A named layout and the chain it inherits through: ``layouts/<name>/``, the layout it
+    ``extends:``, …, ``layouts/default/``."""
 
     def __init__(self, layouts_dir: Path, name: str = DEFAULT) -> None:
         self.name = name
         self.layouts_dir = layouts_dir
-        self.chain = [layouts_dir / name]
-        if name != DEFAULT:
-            self.chain.append(layouts_dir / DEFAULT)
-        missing = [p for p in self.chain if not p.is_dir()]
-        if missing:
-            raise InputError(
-                "missing layout",
-                [Finding(missing[0], None, f"layout folder not found: create {missing[0]}/")],
-            )
+        self.chain = layouts.chain(layouts_dir, name)
 
     def find(self, relative: str) -> Path | None:
         """The first file named ``relative`` along the chain, or None."""
@@ -83,30 +81,32 @@ class Layout:
         """The URL a build knows a layout file by, resolved through the chain."""
         found = self.find(relative)
         if found is None:
-            raise RenderError(f"layout file '{relative}' not found in {self.chain[0]} or default")
+            names = ", ".join(folder.name for folder in self.chain)
+            raise RenderError(f"layout file '{relative}' not found in layouts {names}")
         return project_url(found, self.root)
 
     def settings_of(self, folder: Path, key: str) -> tuple[Any, tuple[Path, int | None]]:
         """The value of ``key`` in ``folder/layout.yaml`` (None if absent), and where it is."""
-        path = folder / LAYOUT_FILE
-        if not path.is_file():
-            return None, (path, None)
-        data, positions = _layout_file(path, path.stat().st_mtime_ns)
-        if not isinstance(data, dict):
-            raise RenderError(
-                "bad layout.yaml", [Finding(path, 1, "expected settings such as 'fonts:'")]
-            )
-        return data.get(key), (path, positions.line((key,)) if key in data else None)
+        return layouts.setting(folder, key)
 
     @property
     def chunking(self) -> Chunking | None:
         """How the layout may be laid out in pieces; None (nothing declared, or ``chunks:
         false``): in a single pass only. The first layout in the chain that says decides."""
-        for folder in self.chain:
-            spec, where = self.settings_of(folder, "chunks")
-            if where[1] is not None:
-                return _chunking(spec, where) if spec not in (None, False) else None
-        return None
+        spec, where = layouts.first(self.chain, "chunks")
+        if where is None or spec in (None, False):
+            return None
+        return _chunking(spec, where)
+
+    @property
+    def tokens(self) -> dict[str, str]:
+        """The design tokens (``tokens:`` in layout.yaml), the layout's own over inherited ones."""
+        return layouts.tokens(self.chain)
+
+    @property
+    def tokens_css(self) -> Markup:
+        """The tokens as CSS custom properties on ``:root``, for every stylesheet."""
+        return layouts.tokens_css(self.tokens)
 
     @property
     def fonts(self) -> FontSet:
@@ -140,19 +140,6 @@ def _chunking(spec: Any, where: tuple[Path, int | None]) -> Chunking:
             )
             raise RenderError("bad layout.yaml", [Finding(where[0], where[1], message)])
     return Chunking(tuple(strings.items()))
-
-
-@lru_cache(maxsize=16)
-def _layout_file(path: Path, mtime_ns: int) -> tuple[Any, Positions]:
-    try:
-        return load_yaml(path.read_text(encoding="utf-8"), path)
-    except UnicodeDecodeError as exc:
-        raise RenderError(
-            "layout.yaml not UTF-8",
-            [Finding(path, None, f"not UTF-8 (byte {exc.start}): save as UTF-8")],
-        ) from None
-    except InputError as exc:
-        raise RenderError("layout.yaml error", exc.findings) from None
 
 
 @lru_cache(maxsize=8)

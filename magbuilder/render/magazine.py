@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..content import Issue, Review
+from ..content import Issue, Review, text_dir
 from ..errors import Finding, RenderError
 from ..paths import shown
 from .env import make_env, render_template
@@ -73,6 +73,13 @@ MARGIN_BOXES = tuple(
     + [f"bottom-{at}" for at in ("left-corner", "left", "center", "right", "right-corner")]
     + [f"{side}-{at}" for side in ("left", "right") for at in ("top", "middle", "bottom")]
 )
+
+
+def right_hand(issue: Issue, number: int) -> bool:
+    """Whether page ``number`` (1-based) is a right-hand page: the magazine's first page is a
+    right-hand page when it reads left to right, a left-hand one when it reads right to left
+    (CSS Paged Media's page progression, as the print template sets ``dir``)."""
+    return (number % 2 == 1) == (text_dir(issue.manifest.lang) == "ltr")
 
 
 def chunk_css(issue: Issue) -> str:

@@ -49,12 +49,35 @@ class Layouts:
     chunked_pages: list[Page]
 
 
-@pytest.fixture(scope="module", params=["sample", "generated"])
+# Every layout in layouts/ with the sample issue (its right-to-left review, its images), and the
+# default layout with a generated issue of 14 reviews (more than the sample, other page counts).
+LAYOUT_NAMES = sorted(p.parent.name for p in (REPO / "layouts").glob("*/layout.yaml"))
+CASES = [f"sample-{name}" for name in LAYOUT_NAMES] + ["generated-default"]
+
+
+def sample_with_layout(root: Path, name: str) -> Path:
+    """A copy of the project whose sample manifest names layout ``name``."""
+    for folder in ("content", "layouts"):
+        shutil.copytree(REPO / folder, root / folder)
+    shutil.copy(REPO / "magbuilder.yaml", root)
+    text = SAMPLE_MANIFEST.read_text("utf-8")
+    text = re.sub(r"(?m)^layout: .*\n", "", text).replace(
+        "\ncover:", f"\nlayout: {name}\ncover:", 1
+    )
+    (root / "issues").mkdir()
+    (root / "issues" / SAMPLE_MANIFEST.name).write_text(text, "utf-8")
+    return root / "issues" / SAMPLE_MANIFEST.name
+
+
+@pytest.fixture(scope="module", params=CASES)
 def layouts(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Layouts:
-    """The sample issue, or a generated one of 14 reviews (more than the sample, other page
-    counts), laid out in one pass and in chunks."""
-    if request.param == "sample":
+    """An issue laid out in one pass and in chunks (see CASES)."""
+    if request.param == "sample-default":
         issue = load_issue(SAMPLE_MANIFEST)
+    elif request.param.startswith("sample-"):
+        name = request.param.removeprefix("sample-")
+        issue = load_issue(sample_with_layout(tmp_path_factory.mktemp(name), name))
+        assert issue.manifest.layout == name
     else:
         root = tmp_path_factory.mktemp("gen14")
         shutil.copytree(REPO / "layouts", root / "layouts")
@@ -304,6 +327,33 @@ def test_a_fourth_running_head_string_declared_by_the_layout_chunks_like_its_sin
     single = both_ways_alike(tmp_project(files), ("heads", "feet"))
     kickers = {page.feet.get("center") for page in single if page.number % 2 == 0} - {None}
     assert len(kickers) >= 2 and all(k.startswith("KICKER ") for k in kickers), kickers
+
+
+# A layout whose reviews' named page has a foot of its own, on every page of a review.
+REVIEW_PAGE_FOOT = """\
+@import url(../../default/print/print.css);
+@page review { @bottom-center { content: "review page"; font: 7pt/1 var(--sans);
+                                vertical-align: top; padding-top: 6mm; } }
+"""
+
+
+def test_a_layout_styling_the_reviews_named_page_chunks_like_its_single_pass(tmp_project):
+    files = {f"content/reviews/r{i}.md": review_text(f"Review {i}") for i in range(3)}
+    files["content/reviews/r1.md"] = review_text("Review 1").replace("Word1 ", "Word1 " * 900)
+    files["issues/t-1.yaml"] = manifest_text(["r0", "r1", "r2"], layout="named")
+    files["layouts/named/print/print.css"] = REVIEW_PAGE_FOOT
+    single = both_ways_alike(tmp_project(files), ("heads", "feet"))
+    feet = [page.feet.get("center") for page in single]
+    assert feet[:3] == [None] * 3 and feet[3:] == ["review page"] * (len(single) - 3), feet
+
+
+def test_a_right_to_left_magazine_chunks_like_its_single_pass(tmp_project):
+    # Its first page is a left-hand page: every page's text block sits where the single pass
+    # puts it (the assembler shifts each page by its side), its heads and folio too.
+    files = {f"content/reviews/r{i}.md": review_text(f"Review {i}") for i in range(3)}
+    files["issues/t-1.yaml"] = manifest_text(["r0", "r1", "r2"], lang="ar")
+    single = both_ways_alike(tmp_project(files), ("words", "heads", "feet"))
+    assert len(single) >= 5 and all(page.feet for page in single[1:])
 
 
 def test_a_layout_that_promises_nothing_about_chunks_is_laid_out_in_one_pass(tmp_project, tmp_path):
