@@ -24,7 +24,14 @@ from . import __version__
 from .cache import prune
 from .errors import Level, OutputError, RenderError
 from .files import replace_folder
-from .paths import NEWSLETTER_EML, NEWSLETTER_HTML, NEWSLETTER_TEXT, PRINT_PDF, SCREEN_PDF
+from .paths import (
+    NEWSLETTER_EML,
+    NEWSLETTER_HTML,
+    NEWSLETTER_TEXT,
+    PRINT_PDF,
+    SCREEN_PDF,
+    issue_inputs,
+)
 from .stamp import STAMP, Stamp, drift
 
 if TYPE_CHECKING:  # the validated model is imported when a build needs it: `up to date` doesn't
@@ -64,40 +71,6 @@ class BuildResult:
     drift: list[str] = field(default_factory=list)  # what moved since a build on another stack
     page_keys: list[str] = field(default_factory=list)  # per page: changes when the page does
     stages: dict[str, float] = field(default_factory=dict)  # seconds: read, lay out, finish, write
-
-
-def issue_inputs(issue: Issue) -> dict[str, str]:
-    """Every file the outputs are made from, named relative to the project, with its SHA-256
-    ("" for a file that is missing): the manifest, magbuilder.yaml, the reviews, the images
-    they and the cover use, and the files of the layout and of the default layout (but their
-    archive templates)."""
-    from .paths import CONFIG_NAME, layout_files
-    from .store import inside
-
-    files = [issue.manifest_path, issue.root / CONFIG_NAME]
-    files += [review.path for review in issue.reviews]
-    images = {issue.manifest.cover.image}
-    for review in issue.reviews:
-        images.update(review.images)
-    # Only what lies inside content/: the build refuses the rest, and reads none of it.
-    files += [path for src in sorted(images) if (path := inside(issue.content_dir, src))]
-    for folder in [issue.layouts_dir / issue.manifest.layout, issue.layouts_dir / "default"]:
-        files += layout_files(folder)
-    root = issue.root.resolve()
-    inputs = {}
-    for path in files:  # named relative to the project: however the manifest was spelled
-        resolved = path.resolve()
-        name = resolved.relative_to(root).as_posix() if resolved.is_relative_to(root) else path
-        inputs[str(name)] = file_digest(path)
-    return inputs
-
-
-def file_digest(path: Path) -> str:
-    """SHA-256 of a file's bytes, or "" when there is no such file."""
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except (FileNotFoundError, IsADirectoryError):
-        return ""
 
 
 def build_settings(options: BuildOptions) -> str:

@@ -8,12 +8,11 @@ text stack says so and lists what moved (``drift``).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .paths import find_root, layout_files
+from .paths import file_digest, find_root, layout_files
 from .render.stack import TextStack, library_versions
 
 STAMP = ".build-stamp.json"
@@ -114,11 +113,7 @@ def up_to_date(manifest_path: Path | str, out: Path | str, settings: str) -> Pat
     if listed != recorded:  # a file added to (or removed from) a layout
         return None
     for name, digest in stamp.inputs.items():
-        try:
-            current = hashlib.sha256((root / name).read_bytes()).hexdigest()
-        except (FileNotFoundError, IsADirectoryError):
-            current = ""
-        if current != digest:
+        if file_digest(root / name) != digest:
             return None
     if not all((out_dir / name).is_file() for name in stamp.files):
         return None

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import select
+import shutil
 import subprocess
 import sys
 import time
@@ -202,6 +203,43 @@ HOSTS = {
     "127.0.0.1:1": 421,
     "": 421,
 }
+
+
+def test_the_watch_filter_follows_what_the_issue_is_made_of(tmp_project):
+    """A save to a review the issue does not use rebuilds nothing; one to a body image does,
+    even written as a reference-style image; after a failed build every file in content/ may
+    be the one it was missing."""
+    from watchfiles import Change
+
+    from magbuilder.preview.engine import Preview
+
+    project = tmp_project(
+        {
+            "content/reviews/a.md": review_text("Alpha") + "\n![A still][still]\n\n"
+            "[still]: media/still.jpg\n",
+            "content/reviews/unused.md": review_text("Unused"),
+            "issues/t-1.yaml": manifest_text(["a"]),
+        }
+    )
+    shutil.copy(project / "content/media/cover.jpg", project / "content/media/still.jpg")
+    engine = Preview(project / "issues/t-1.yaml", work_dir=project / "work")
+    try:
+        engine.rebuild()
+        assert engine.snapshot().error is None
+
+        def relevant(name: str) -> bool:
+            return engine.relevant(Change.modified, str(project / name))
+
+        assert relevant("content/reviews/a.md") and relevant("content/media/still.jpg")
+        assert relevant("issues/t-1.yaml") and relevant("layouts/default/print/print.css")
+        assert not relevant("content/reviews/unused.md")
+        assert not relevant("content/media/elsewhere.jpg")
+        (project / "issues/t-1.yaml").write_text(manifest_text(["a", "missing"]))
+        engine.rebuild()
+        assert engine.snapshot().error is not None
+        assert relevant("content/reviews/unused.md")
+    finally:
+        engine.pool.close(cancel=True)
 
 
 def test_requests_must_name_this_server_by_a_loopback_host(preview):

@@ -1,12 +1,13 @@
 """The preview's engine: watch the files, rebuild warm, render only the pages that changed.
 
-Watcher threads (watchfiles) notice saves in ``content/``, ``layouts/``, the manifest and
-``magbuilder.yaml``; a builder thread rebuilds the issue into one work folder
-(``build/.preview/<manifest>/<id>/``, swapped in one step like every build) with the project's
-chunk cache and a pool of layout workers that stays warm for the whole session, so a save
-lays out only the chunk that changed. Each page carries a key (``BuildResult.page_keys``): only
-pages whose key moved are rendered again (with PDFium, in this process), and listeners hear
-which. A failed build keeps the last good render and is reported with its ``path:line``.
+Watcher threads (watchfiles) notice saves of the files the issue is made of (the build's own
+list, ``paths.issue_files``), in ``layouts/``, the manifest and ``magbuilder.yaml``; a builder
+thread rebuilds the issue into one work folder (``build/.preview/<manifest>/<id>/``, swapped in
+one step like every build) with the project's chunk cache and a pool of layout workers that
+stays warm for the whole session, so a save lays out only the chunk that changed. Each page
+carries a key (``BuildResult.page_keys``): only pages whose key moved are rendered again (with
+PDFium, in this process), and listeners hear which. A failed build keeps the last good render
+and is reported with its ``path:line``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import watchfiles
 from ..build import BuildOptions, BuildResult, build_issue
 from ..errors import MagbuilderError
 from ..files import write_atomic
-from ..paths import CONFIG_NAME, NEWSLETTER_HTML, SCREEN_PDF, find_root
+from ..paths import CONFIG_NAME, NEWSLETTER_HTML, SCREEN_PDF, find_root, issue_files
 from ..render.workers import WorkerPool, warm_up
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,9 @@ class Preview:
         self._keys: list[str] = []
         self._email_digest = ""
         self._default_filter = watchfiles.DefaultFilter()
+        # The files the last good build was made from (``paths.issue_files``); None until one
+        # succeeds, and after a failed build (a file it needs may be about to appear).
+        self._inputs: frozenset[Path] | None = None
 
     # -- listeners (the server's event streams) ------------------------------------------------
 
@@ -146,11 +150,14 @@ class Preview:
                 self.manifest, self.work, options, pool=self.pool, progress=self._progress
             )
             changed, email = self._show(result)
+            self._inputs = frozenset(p.resolve() for p in issue_files(result.issue))
         except MagbuilderError as exc:
             error = exc.report()
         except Exception as exc:  # a bug: show it, keep serving the last good render
             log.exception("preview build failed")
             error = f"internal error: {exc!r} (see the terminal for the traceback)"
+        if error is not None:
+            self._inputs = None
         seconds = time.monotonic() - started
         with self.lock:
             state = self.state
@@ -219,16 +226,18 @@ class Preview:
     # -- watching -------------------------------------------------------------------------------
 
     def relevant(self, change: watchfiles.Change, path: str) -> bool:
-        """Changes that affect the issue: content, layouts, this manifest and magbuilder.yaml."""
+        """Changes that affect the issue: this manifest, magbuilder.yaml, any file of the
+        layouts (a new one may override another), and the files in content/ the last good
+        build was made from (every file in content/ until a build succeeds)."""
         if not self._default_filter(change, path):
             return False
         p = Path(path)
-        return (
-            p == self.manifest
-            or p == self.root / CONFIG_NAME
-            or p.is_relative_to(self.root / "content")
-            or p.is_relative_to(self.root / "layouts")
-        )
+        if p in (self.manifest, self.root / CONFIG_NAME) or p.is_relative_to(self.root / "layouts"):
+            return True
+        inputs = self._inputs
+        if inputs is None:
+            return p.is_relative_to(self.root / "content")
+        return p.resolve() in inputs
 
     def _watch(self, paths: list[Path], recursive: bool) -> None:
         for changes in watchfiles.watch(

@@ -19,7 +19,6 @@ text no font of the set can draw, for ``magbuilder check``.
 
 from __future__ import annotations
 
-import hashlib
 import html
 import os
 import threading
@@ -33,7 +32,7 @@ from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 from ..errors import Finding, RenderError
-from ..paths import shown
+from ..paths import file_digest, shown
 
 if TYPE_CHECKING:
     from .layout import Layout
@@ -77,7 +76,7 @@ class FontSet:
 
     def digests(self) -> dict[str, str]:
         """``file name → sha256`` of every font in the set (part of the build's text stack)."""
-        return {path.name: _file_digest(path) for path in self.files}
+        return {path.name: file_digest(path) for path in self.files}
 
     def coverage(self) -> frozenset[int]:
         """Every code point some font of the set has a glyph for."""
@@ -129,11 +128,6 @@ def font_set(layout: Layout) -> FontSet:
 def _spec_error(where: tuple[Path, int | None], message: str) -> RenderError:
     path, line = where
     return RenderError("bad layout.yaml", [Finding(path, line, message)])
-
-
-@lru_cache(maxsize=256)
-def _file_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @lru_cache(maxsize=64)
