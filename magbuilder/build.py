@@ -203,7 +203,7 @@ def _make(
 
     from .render.email import render_newsletter
     from .render.fonts import undrawable_text
-    from .render.message import preview_message
+    from .render.mime import preview_message
 
     cache = options.cache or out / ".cache"
     files = [issue.manifest_path, *(review.path for review in issue.reviews)]
@@ -239,7 +239,7 @@ def _make(
 
 def _openings(pdf: bytes, issue: Issue) -> tuple[dict[str, int], int]:
     """Where each review opens in the laid-out magazine, and its page count."""
-    from .render.assemble import review_pages
+    from .render.collate import review_pages
 
     pages, total = review_pages(pdf)
     return {r.slug: pages[r.slug] for r in issue.reviews if r.slug in pages}, total
@@ -292,7 +292,7 @@ def _finish(
     The two are independent: the screen file is made by a worker meanwhile. A preview makes
     the screen file only.
     """
-    from .render.finish import finish_print, finish_screen
+    from .render.pdfx import finish_print, finish_screen
 
     date = metadata_date(issue)
     screen = pool.submit(

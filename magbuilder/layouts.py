@@ -130,26 +130,29 @@ def tokens(folders: list[Path]) -> dict[str, str]:
     """The design tokens (``tokens:``) of a layout chain, checked: one CSS value each."""
     found = merged(folders, "tokens")
     for name, value in found.items():
-        ok = isinstance(value, str | int | float) and not isinstance(value, bool)
-        if not (isinstance(name, str) and TOKEN_NAME.match(name)) or not (
-            ok and TOKEN_VALUE.match(str(value))
-        ):
-            owner = next(
-                (w for f in folders if (w := setting(f, "tokens"))[0] and name in w[0]),
-                (None, (folders[0] / LAYOUT_FILE, None)),
-            )[1]
-            raise RenderError(
-                "bad layout.yaml",
-                [
-                    Finding(
-                        owner[0],
-                        owner[1],
-                        f"tokens: '{name}: {value}' must be a lower-case name and one CSS value "
-                        "(a colour, length, number or font list; no ; {{ }} < > or backslash)",
-                    )
-                ],
-            )
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if isinstance(name, str) and TOKEN_NAME.match(name):
+            if (number or isinstance(value, str)) and TOKEN_VALUE.match(str(value)):
+                continue
+        path, line = _where_set(folders, ("tokens", name))
+        message = (
+            f"tokens: '{name}: {value}' must be a lower-case name and one CSS value (a colour, "
+            "length, number or font list; no ; { } < > or backslash)"
+        )
+        raise RenderError("bad layout.yaml", [Finding(path, line, message)])
     return {name: str(value) for name, value in found.items()}
+
+
+def _where_set(folders: list[Path], keys: tuple[Any, ...]) -> Where:
+    """The file and line that set ``keys`` (the first of the chain that does)."""
+    for folder in folders:
+        path = folder / LAYOUT_FILE
+        if path.is_file():
+            data, positions = _read(path, path.stat().st_mtime_ns)
+            tokens = data.get(keys[0])
+            if isinstance(tokens, dict) and keys[1] in tokens:
+                return path, positions.line(keys)
+    return folders[0] / LAYOUT_FILE, None
 
 
 def tokens_css(values: dict[str, str]) -> Markup:

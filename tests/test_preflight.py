@@ -14,7 +14,7 @@ from pikepdf import Name
 
 from magbuilder.errors import Finding
 from magbuilder.preflight import format_findings, page_ranges, preflight, summary
-from magbuilder.render.finish import finish_print, finish_screen
+from magbuilder.render.pdfx import finish_print, finish_screen
 
 from .conftest import REPO
 from .render.test_placement import render

@@ -40,7 +40,7 @@ from .ledger import (
 )
 from .messages import CampaignContent, load_content
 from .progress import Progress
-from .smtp import Mailer, Outcome, SmtpFatalError, SmtpSettings
+from .smtp import Delivery, Mailer, SmtpFatalError, SmtpSettings
 from .stopping import StopFlag, Stopped
 from .subscribers import Subscriber, SubscriberList, read_subscribers, report_findings
 from .tokens import secret_from_env
@@ -96,7 +96,7 @@ class SendResult:
     sent_now: int = 0
     written: list[Path] = field(default_factory=list)
     test_to: str | None = None
-    test_reply: Outcome | None = None
+    test_reply: Delivery | None = None
     stopped_by: str | None = None  # "SIGINT", "SIGTERM" or None
     abandoned: bool = False  # a second signal cut the message in hand short
     abandoned_in_doubt: bool = False  # … after its data had started to go out: now in doubt

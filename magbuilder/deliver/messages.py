@@ -22,7 +22,7 @@ from ..paths import CONFIG_NAME, shown
 from ..render.email import Newsletter, render_newsletter
 from ..render.env import Layout
 from ..render.links import unsubscribe_link
-from ..render.message import compose, list_id, message_id
+from ..render.mime import compose, list_id, message_id
 from .subscribers import Subscriber
 from .tokens import make_token
 

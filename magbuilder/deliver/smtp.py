@@ -124,7 +124,7 @@ def parse_smtp_url(
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Delivery:
     """What became of one message: sent, transient failure, refused or in doubt; and why."""
 
     status: Status
@@ -149,12 +149,12 @@ class _LostAfterData(Exception):
     """The whole message went out, then no reply came: the server may or may not have it."""
 
 
-def _classify(code: int, text: bytes | str) -> Outcome:
+def _classify(code: int, text: bytes | str) -> Delivery:
     if 200 <= code < 300:
-        return Outcome("sent", _reply(code, text), code)
+        return Delivery("sent", _reply(code, text), code)
     if 400 <= code < 500:
-        return Outcome("transient", _reply(code, text), code)
-    return Outcome("refused", _reply(code, text), code)
+        return Delivery("transient", _reply(code, text), code)
+    return Delivery("refused", _reply(code, text), code)
 
 
 class Mailer:
@@ -321,7 +321,7 @@ class Mailer:
         data: bytes,
         *,
         handing_over: Callable[[], None] | None = None,
-    ) -> Outcome:
+    ) -> Delivery:
         """Hand one message for one recipient to the server and report what it said.
 
         ``handing_over`` is called once the server is ready for the data, before its first byte
@@ -338,7 +338,7 @@ class Mailer:
                 outcome = self._transaction(self._smtp, sender, recipient, data, handing_over)
             except _LostAfterData as exc:
                 self._drop()
-                return Outcome("in_doubt", str(exc))
+                return Delivery("in_doubt", str(exc))
             except (smtplib.SMTPServerDisconnected, OSError) as exc:
                 self._drop()
                 lost = f"connection lost: {exc or type(exc).__name__}"
@@ -347,7 +347,7 @@ class Mailer:
             if outcome.code == 421:  # the server is closing this connection
                 self._drop()
             return outcome
-        return Outcome("transient", lost)
+        return Delivery("transient", lost)
 
     def _transaction(
         self,
@@ -356,7 +356,7 @@ class Mailer:
         recipient: str,
         data: bytes,
         handing_over: Callable[[], None] | None,
-    ) -> Outcome:
+    ) -> Delivery:
         code, text = smtp.mail(sender)
         if code != 250:
             self._reset(smtp, code)

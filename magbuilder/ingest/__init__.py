@@ -28,7 +28,7 @@ from .metadata import MetadataReader
 from .pages import read_html_page, read_page_bytes, read_text_page
 from .rules import RuleSet
 from .state import IngestState
-from .writer import Outcome, ReviewWriter
+from .writer import ItemOutcome, ReviewWriter
 
 __all__ = ["IngestReport", "ingest"]
 
@@ -48,7 +48,7 @@ def shown(path: Path) -> str:
 class IngestReport:
     """What a run did: an outcome per item, findings to show, source-level errors."""
 
-    outcomes: list[tuple[Outcome, str]] = field(default_factory=list)
+    outcomes: list[tuple[ItemOutcome, str]] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     errors: list[Finding] = field(default_factory=list)
     truncated: list[Path] = field(default_factory=list)
@@ -179,7 +179,7 @@ class Ingester:
             self.report.findings.extend(self.pending)
         self.report.outcomes.append((outcome, item.title or ""))
 
-    def _item(self, item: RawItem) -> Outcome:
+    def _item(self, item: RawItem) -> ItemOutcome:
         identity = item.identity
         if not identity and item.title:
             identity = f"title:{item.title}"
@@ -205,9 +205,9 @@ class Ingester:
             self.report.truncated.append(outcome.path)
         return outcome
 
-    def _skip(self, item: RawItem, reason: str) -> Outcome:
+    def _skip(self, item: RawItem, reason: str) -> ItemOutcome:
         self._finding(item, f"skipped: {reason}", "error")
-        return Outcome("skipped", None, reason)
+        return ItemOutcome("skipped", None, reason)
 
     def _stored(self, item: RawItem, image: ImageCandidate, slug: str) -> str | None:
         src, problem = self.media.store(image, slug, item.local_dir)

@@ -37,7 +37,7 @@ def slugify(title: str, max_length: int = 60) -> str:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class ItemOutcome:
     """What happened to one item: new, updated, unchanged, conflict or skipped."""
 
     status: str
@@ -87,7 +87,7 @@ class ReviewWriter:
         self._by_id[identity] = slug
         return slug
 
-    def write(self, slug: str, identity: str, text: str) -> Outcome:
+    def write(self, slug: str, identity: str, text: str) -> ItemOutcome:
         """Write (or not) one review's text; the outcome says which way it went."""
         path = self.dir / f"{slug}.md"
         incoming = self.dir / f"{slug}{INCOMING}"
@@ -97,24 +97,24 @@ class ReviewWriter:
         if not path.exists():
             self._write(path, text)
             self.state.reviews[slug] = record
-            return Outcome("new", path)
+            return ItemOutcome("new", path)
         current = path.read_bytes().decode("utf-8", errors="replace")
         if current == text:
             self.state.reviews[slug] = record
             if incoming.is_file() and incoming.read_text(encoding="utf-8") == text:
                 incoming.unlink()
-            return Outcome("unchanged", path)
+            return ItemOutcome("unchanged", path)
         unedited = known.get("sha256") == digest(current)
         if unedited:
             self._write(path, text)
             self.state.reviews[slug] = record
-            return Outcome("updated", path)
+            return ItemOutcome("updated", path)
         if known.get("sha256") == new_hash and not incoming.is_file():
-            return Outcome("unchanged", path, "kept the editor's changes")
+            return ItemOutcome("unchanged", path, "kept the editor's changes")
         if not (incoming.is_file() and incoming.read_text(encoding="utf-8") == text):
             self._write(incoming, text)
         self.state.reviews[slug] = record
-        return Outcome(
+        return ItemOutcome(
             "conflict",
             incoming,
             f"{path.name} was edited since the last ingest and the source changed: the new"

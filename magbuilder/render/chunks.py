@@ -4,7 +4,7 @@ Every review starts on a new page, so the magazine is cut there: the front matte
 editorial, contents) and one chunk per review. Review chunks are laid out position-independent
 (see ``pdf.chunk_css``) in worker processes and cached by a digest of everything they are made
 from; the contents is laid out last, with the final page numbers; the running heads and folios
-are laid out as one light overlay; ``assemble`` puts the pages together.
+are laid out as one light overlay; ``collate`` puts the pages together.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from ..content import Issue
 from ..errors import Finding, MagbuilderError, RenderError
 from ..paths import file_digest, layout_files
 from ..store import inside
-from .assemble import ChunkPdf, assemble
+from .collate import ChunkPdf, collate
 from .env import make_env, render_template
 from .layout import Layout
 from .magazine import Part, chunk_css, magazine_html, review_label
@@ -202,7 +202,7 @@ def lay_out_chunked(
 ) -> tuple[dict[str, bytes], ChunkStats]:
     """Lay out the magazine in chunks (in parallel, from cache where possible) and assemble it,
     once per medium of ``media``: "base" as WeasyPrint made it, "print" and "screen" with the
-    images already resampled for those files (``finish.prepare_images``, in the workers).
+    images already resampled for those files (``pdfx.prepare_images``, in the workers).
 
     Chunks are laid out by ``pool`` (a pool of ``jobs`` workers is made for the call if none is
     given), longest first, no more at a time than there are workers; ``progress(event, part)``
@@ -305,8 +305,8 @@ def lay_out_chunked(
     def chunks(medium: str) -> list[ChunkPdf]:
         return [ChunkPdf(r.slug, results[r.slug][medium]) for r in reviews]
 
-    others = {m: pool.submit(assemble, issue, front[m], chunks(m), overlay) for m in media[1:]}
-    pdf, stats.starts = assemble(issue, front[first], chunks(first), overlay)
+    others = {m: pool.submit(collate, issue, front[m], chunks(m), overlay) for m in media[1:]}
+    pdf, stats.starts = collate(issue, front[first], chunks(first), overlay)
     pdfs = {first: pdf, **{m: future.result()[0] for m, future in others.items()}}
     stats.pages = total
     stats.page_keys = _page_keys(issue, layout, keys, key, front_pages, counts, starts, total)

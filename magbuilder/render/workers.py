@@ -164,9 +164,9 @@ def lay_out_prepared(
     issue: Issue, layout: Layout, part: Part, media: tuple[str, ...], image_cache: Path | None
 ) -> dict[str, bytes]:
     """One part laid out, then, per medium, as it goes into that file: "base" as laid out,
-    "print" and "screen" with their images resampled (``finish.prepare_images``)."""
-    from .finish import prepare_images
+    "print" and "screen" with their images resampled (``pdfx.prepare_images``)."""
     from .pdf import render_part
+    from .pdfx import prepare_images
 
     pdf = render_part(issue, layout, part)
     return {

@@ -1,4 +1,4 @@
-"""Assemble a chunked magazine: front matter + review chunks + running heads → one tagged PDF.
+"""Collate a chunked magazine: front matter + review chunks + running heads → one tagged PDF.
 
 Review chunks are laid out with the same text width on every page and no margin boxes, so they
 do not depend on where they land. Here each page is shifted to its side's margins, its running
@@ -115,7 +115,7 @@ def _parent_key_count(pdf: Pdf) -> int:
     return max((int(nums[i]) for i in range(0, len(nums), 2)), default=-1) + 1
 
 
-def assemble(
+def collate(
     issue: Issue, front: bytes, chunks: list[ChunkPdf], overlay: bytes
 ) -> tuple[bytes, dict[str, int]]:
     """One PDF from the parts; returns it and the first page (1-based) of each review."""

@@ -10,7 +10,7 @@ import pytest
 from pikepdf import Name
 from PIL import Image
 
-from magbuilder.render.finish import REGISTRATION, finish_print, finish_screen
+from magbuilder.render.pdfx import REGISTRATION, finish_print, finish_screen
 from magbuilder.render.placement import image_placements
 
 from ..conftest import REPO

@@ -82,7 +82,7 @@ def test_non_ascii_subject_is_encoded_and_round_trips(tmp_project, tmp_path):
 
 
 def test_long_unsubscribe_url_is_folded_between_entries_never_encoded(sample_build):
-    from magbuilder.render.message import compose
+    from magbuilder.render.mime import compose
 
     url = "https://longtake.example/unsubscribe?token=" + "A" * 60
     msg = compose(sample_build.issue, "<p>x</p>", "x", to="a@b.example", unsubscribe_url=url)
