@@ -209,8 +209,13 @@ class Site(Model):
         return self.from_email.rsplit("@", 1)[-1].strip(" >")
 
 
-PAGE_SIZES_MM = {"a4": (210.0, 297.0), "230x300": (230.0, 300.0), "letter": (215.9, 279.4)}
-SIZE_PATTERN = r"^(?i:a4|letter|\d+(\.\d+)?x\d+(\.\d+)?(mm)?)$"
+PAGE_SIZES_MM = {
+    "a4": (210.0, 297.0),
+    "a5": (148.0, 210.0),
+    "230x300": (230.0, 300.0),
+    "letter": (215.9, 279.4),
+}
+SIZE_PATTERN = r"^(?i:a4|a5|letter|\d+(\.\d+)?x\d+(\.\d+)?(mm)?)$"
 # The smallest text block (page less margins) the default layout's two columns, headings and
 # hero images fit in: A6 with the default margins leaves 69 × 106 mm and still reads well;
 # 90 × 130 mm (54 × 88) already breaks headings inside words.
@@ -229,7 +234,7 @@ class Margins(Model):
 class PrintSpec(Model):
     """Print settings of an issue: trim size, margins, bleed, marks and binding."""
 
-    size: str = Field("A4", pattern=SIZE_PATTERN, description="A4, 230x300, letter or WxHmm")
+    size: str = Field("A4", pattern=SIZE_PATTERN, description="A4, A5, 230x300, letter or WxHmm")
     margins: Margins = Margins()
     bleed: float = Field(3, ge=0, le=10, description="bleed in millimetres beyond the trim")
     marks: bool = Field(False, description="crop marks outside the bleed on the print file")

@@ -112,15 +112,16 @@ def merged(folders: list[Path], key: str) -> dict[str, Any]:
             raise RenderError(
                 "bad layout.yaml", [Finding(where[0], where[1], f"{key}: expected a mapping")]
             )
-        result = _deep_merge(result, value)
+        result = merge(result, value)
     return result
 
 
-def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` on top of ``base``, nested mappings merged key by key."""
     out = dict(base)
     for key, value in over.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
+            out[key] = merge(out[key], value)
         else:
             out[key] = value
     return out
@@ -131,9 +132,9 @@ def tokens(folders: list[Path]) -> dict[str, str]:
     found = merged(folders, "tokens")
     for name, value in found.items():
         number = isinstance(value, int | float) and not isinstance(value, bool)
-        if isinstance(name, str) and TOKEN_NAME.match(name):
-            if (number or isinstance(value, str)) and TOKEN_VALUE.match(str(value)):
-                continue
+        good_name = isinstance(name, str) and TOKEN_NAME.match(name)
+        if good_name and (number or isinstance(value, str)) and TOKEN_VALUE.match(str(value)):
+            continue
         path, line = _where_set(folders, ("tokens", name))
         message = (
             f"tokens: '{name}: {value}' must be a lower-case name and one CSS value (a colour, "

@@ -1,26 +1,96 @@
 """Load an issue manifest (``issues/<id>.yaml``) and the reviews it selects into an Issue.
 
 Every problem in the manifest, in ``magbuilder.yaml`` and in the selected review files is collected
-and reported at once, each as ``path:line: message``.
+and reported at once, each as ``path:line: message``. ``read_issue`` is the one loader: it keeps
+going past problems and returns the issue (when everything is valid) with its findings, and what
+it could make out of the rest for ``magbuilder check``; ``load_issue`` raises them instead.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .content import Issue, Manifest, Review, Section
+from pydantic import ValidationError
+
+from . import layouts
+from .content import Issue, Manifest, PrintSpec, Review, Section
 from .errors import Finding, InputError
+from .layouts import DEFAULT, NAME, merge
 from .paths import CONFIG_NAME, find_root, shown
 from .store import media_problem, read_review, review_file_problem, review_slugs
 from .validation import did_you_mean, validate
 from .yamlpos import Positions, load_yaml
 
 
-def _read_yaml(path: Path, root: Path) -> tuple[Any, Positions]:
+@dataclass(frozen=True)
+class LoadedIssue:
+    """What ``read_issue`` made of a manifest: the issue, or None when anything is wrong; every
+    finding; and as much as could be made out of an invalid manifest, for the checks that can
+    still run on it (``checks.py``)."""
+
+    path: Path  # the manifest file
+    root: Path  # the project folder
+    where: str  # the manifest as findings name it
+    issue: Issue | None
+    findings: list[Finding]
+    manifest: Manifest | None = None  # the valid manifest, even when a review is not
+    data: Any = None  # the manifest's YAML as written (site merged in); None if unreadable
+    positions: Positions = field(default_factory=lambda: Positions({}))
+    lines: tuple[str, ...] = ()  # the manifest's text, line by line
+    reviews: list[Review] = field(default_factory=list)  # every selected review that loaded
+    cover: str | None = None  # the cover image, when it names a file in content/
+
+    @property
+    def content_dir(self) -> Path:
+        """The project's ``content/`` folder."""
+        return self.root / "content"
+
+    def raw(self, *loc: str | int) -> Any:
+        """The value at ``loc`` (keys and indexes) as written in the manifest, or None."""
+        value = self.data
+        for part in loc:
+            if isinstance(part, str) and isinstance(value, dict):
+                value = value.get(part)
+            elif isinstance(part, int) and isinstance(value, list) and 0 <= part < len(value):
+                value = value[part]
+            else:
+                return None
+        return value
+
+    def line(self, *loc: str | int) -> int | None:
+        """The manifest line of the value at ``loc``; None when the manifest did not parse."""
+        return self.positions.line(loc) if self.data is not None else None
+
+    def key_line(self, *loc: str | int) -> int | None:
+        """The manifest line of the key at ``loc``; None when the manifest did not parse."""
+        return self.positions.key_line(loc) if self.data is not None else None
+
+    @property
+    def print_spec(self) -> PrintSpec | None:
+        """The print settings, from an invalid manifest too; None when they are invalid."""
+        if self.manifest is not None:
+            return self.manifest.print
+        try:
+            return PrintSpec.model_validate(self.raw("print") or {})
+        except ValidationError:
+            return None
+
+    @property
+    def layout_name(self) -> str | None:
+        """The layout the manifest names (``default`` if none); None when it names none usable."""
+        if self.manifest is not None:
+            return self.manifest.layout
+        name = self.data.get("layout", "default") if isinstance(self.data, dict) else "default"
+        return name if isinstance(name, str) and re.fullmatch(r"[\w-]+", name) else None
+
+
+def _read_text(path: Path, root: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(
             "no such file", [Finding(shown(path, root), None, "file not found")]
@@ -35,7 +105,10 @@ def _read_yaml(path: Path, root: Path) -> tuple[Any, Positions]:
         raise InputError(
             "unreadable", [Finding(shown(path, root), None, f"cannot read: {exc.strerror or exc}")]
         ) from None
-    return load_yaml(text, shown(path, root))
+
+
+def _read_yaml(path: Path, root: Path) -> tuple[Any, Positions]:
+    return load_yaml(_read_text(path, root), shown(path, root))
 
 
 def _merge_site(
@@ -74,21 +147,37 @@ def _merge_site(
     return owners
 
 
-def load_issue(manifest_path: Path | str) -> Issue:
-    """Validate a manifest and load every review it selects, in order.
+def _merge_page(manifest: dict, root: Path) -> None:
+    """The page the manifest's layout is designed for (its ``page:``, ``layouts.page``) under
+    the manifest's own ``print:`` settings, which override it key by key."""
+    name = manifest.get("layout", DEFAULT)
+    own = manifest.get("print")
+    if not isinstance(name, str) or not NAME.match(name) or not isinstance(own, dict | None):
+        return  # validation says what is wrong with them
+    page = layouts.page(root / "layouts", name)
+    if page:
+        manifest["print"] = merge(page, own or {})
 
-    Raises InputError with every finding when anything is wrong. An invalid manifest does not
-    hide the rest: the cover image and the reviews its sections name are still checked, as far
-    as they can be made out, so one run reports every problem.
+
+def read_issue(manifest_path: Path | str) -> LoadedIssue:
+    """Validate a manifest and load every review it selects, in order, keeping every finding.
+
+    An invalid manifest does not hide the rest: the cover image and the reviews its sections
+    name are still checked, as far as they can be made out, so one run reports every problem.
     """
     manifest_path = Path(manifest_path)
     root = find_root(manifest_path)
     where = shown(manifest_path, root)
-    data, positions = _read_yaml(manifest_path, root)
+    try:
+        text = _read_text(manifest_path, root)
+        data, positions = load_yaml(text, where)
+    except InputError as exc:
+        return LoadedIssue(manifest_path, root, where, issue=None, findings=exc.findings)
     findings: list[Finding] = []
     site_owners: dict[str, Positions] | None = {}
     if isinstance(data, dict):
         site_owners = _merge_site(data, root, findings)
+        _merge_page(data, root)
     manifest, problems = validate(Manifest, data, positions, where)
     if site_owners is None:
         # magbuilder.yaml is unusable and says so; the site keys it should have given are not
@@ -101,21 +190,46 @@ def load_issue(manifest_path: Path | str) -> Issue:
     cover = manifest.cover.image if manifest else _raw_cover(data)
     if cover and (problem := media_problem(content_dir, cover)):
         findings.append(Finding(where, positions.line(("cover", "image")), problem))
+        cover = None
     selection = [spec.reviews for spec in manifest.sections] if manifest else _raw_slugs(data)
     loaded = _read_selected(selection, positions, where, root, findings)
 
-    if manifest is None:
-        raise InputError(f"invalid manifest {where}", findings)
-    if findings:
-        raise InputError(f"invalid issue {where}", findings)
-    sections = [
-        Section(
-            title=spec.title,
-            reviews=[r.model_copy(update={"lang": r.lang or manifest.lang}) for r in reviews],
-        )
-        for spec, reviews in zip(manifest.sections, loaded, strict=True)
-    ]
-    return Issue(manifest=manifest, sections=sections, root=root, manifest_path=manifest_path)
+    issue = None
+    if manifest is not None and not findings:
+        sections = [
+            Section(
+                title=spec.title,
+                reviews=[r.model_copy(update={"lang": r.lang or manifest.lang}) for r in reviews],
+            )
+            for spec, reviews in zip(manifest.sections, loaded, strict=True)
+        ]
+        issue = Issue(manifest=manifest, sections=sections, root=root, manifest_path=manifest_path)
+    reviews = issue.reviews if issue else [review for section in loaded for review in section]
+    return LoadedIssue(
+        path=manifest_path,
+        root=root,
+        where=where,
+        issue=issue,
+        findings=findings,
+        manifest=manifest,
+        data=data,
+        positions=positions,
+        lines=tuple(text.splitlines()),
+        reviews=reviews,
+        cover=cover or None,
+    )
+
+
+def load_issue(manifest_path: Path | str) -> Issue:
+    """Validate a manifest and load every review it selects, in order (``read_issue``).
+
+    Raises InputError with every finding when anything is wrong.
+    """
+    loaded = read_issue(manifest_path)
+    if loaded.issue is None:
+        what = "issue" if loaded.manifest is not None else "manifest"
+        raise InputError(f"invalid {what} {loaded.where}", loaded.findings)
+    return loaded.issue
 
 
 _MISSING_SITE = ("missing required key 'site'", "missing required key 'site.")

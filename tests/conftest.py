@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import shutil
 import textwrap
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ from .warm_cli import close_shared
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_MANIFEST = REPO / "issues" / "2026-12.yaml"
+NOVEMBER_MANIFEST = REPO / "issues" / "2026-11.yaml"
 
 
 # Fixtures that lay out whole magazines: a test that uses one is slow (`make test-fast` skips it).
@@ -109,19 +111,44 @@ def tmp_project(tmp_path: Path) -> Callable[..., Path]:
     return make
 
 
-@pytest.fixture(scope="session")
-def sample_build(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
-    """The bundled sample issue, built once for the whole test session.
+def sample_with_layout(root: Path, name: str) -> Path:
+    """A copy of the project in ``root`` whose December sample names layout ``name``; its
+    manifest's path."""
+    for folder in ("content", "layouts"):
+        shutil.copytree(REPO / folder, root / folder)
+    shutil.copy(REPO / "magbuilder.yaml", root)
+    text = SAMPLE_MANIFEST.read_text("utf-8")
+    text = re.sub(r"(?m)^layout: .*\n", "", text)
+    text = text.replace("\ncover:", f"\nlayout: {name}\ncover:", 1)
+    (root / "issues").mkdir()
+    (root / "issues" / SAMPLE_MANIFEST.name).write_text(text, "utf-8")
+    return root / "issues" / SAMPLE_MANIFEST.name
+
+
+def _session_build(manifest: Path, tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
+    """``manifest`` built once for the whole test session.
 
     Under pytest-xdist the workers share one build: the first to take the lock builds it, the
     others find it up to date (the build stamp's own check).
     """
     if not os.environ.get("PYTEST_XDIST_WORKER"):
-        return build_issue(SAMPLE_MANIFEST, tmp_path_factory.mktemp("build"))
-    shared = tmp_path_factory.getbasetemp().parent / "sample-build"
+        return build_issue(manifest, tmp_path_factory.mktemp(f"build-{manifest.stem}"))
+    shared = tmp_path_factory.getbasetemp().parent / f"build-{manifest.stem}"
     with open(f"{shared}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        return build_issue(SAMPLE_MANIFEST, shared)
+        return build_issue(manifest, shared)
+
+
+@pytest.fixture(scope="session")
+def sample_build(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
+    """The December sample (the default layout), built once for the session."""
+    return _session_build(SAMPLE_MANIFEST, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def november_build(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
+    """The November sample (the pocket layout), built once for the session."""
+    return _session_build(NOVEMBER_MANIFEST, tmp_path_factory)
 
 
 from .browser import browser  # noqa: E402,F401  (fixture shared by the rendering tests)

@@ -102,6 +102,23 @@ def test_hero_resolution_where_the_template_places_it(tmp_project, width, level,
     assert where in finding.message
 
 
+@pytest.mark.parametrize(
+    ("layout", "expected"),
+    [
+        ("default", []),  # 1,100 px across an 84 mm column: 333 ppi
+        ("pocket", ["235 ppi printed in one column (119 mm wide)"]),  # A5, one column
+    ],
+)
+def test_body_images_are_sized_by_the_layouts_columns(tmp_project, layout, expected):
+    manifest = manifest_text(["a"], layout=layout)
+    root = project(tmp_project, "\nText.\n\n![Wide](media/wide.jpg)\n", manifest=manifest)
+    image(root, "media/hero.jpg", (2400, 1600))
+    image(root, "media/wide.jpg", (1100, 700))
+    found = [f.message for f in findings(root)]
+    assert len(found) == len(expected), found
+    assert all(e in m and "media/wide.jpg" in m for e, m in zip(expected, found, strict=True))
+
+
 def test_body_image_resolution_at_column_width_with_its_line(tmp_project):
     root = project(tmp_project, "\nText.\n\n![Small](media/small.jpg)\n")
     image(root, "media/small.jpg", (400, 300))

@@ -104,6 +104,26 @@ class Layout:
         return layouts.tokens(self.chain)
 
     @property
+    def body_columns(self) -> tuple[int, float]:
+        """How many columns a review's text is set in, and the gap between them in mm (tokens
+        ``body-columns`` and ``column-gap``): the checks size body images by them."""
+        values = self.tokens
+        count, gap = values.get("body-columns", "1"), values.get("column-gap", "0mm")
+        length = re.fullmatch(r"(\d+(?:\.\d+)?)(mm|cm|pt|in)?", gap.strip())
+        if not count.isdigit() or int(count) < 1 or length is None:
+            path, line = layouts.first(self.chain, "tokens")[1] or (
+                self.chain[0] / LAYOUT_FILE,
+                None,
+            )
+            message = (
+                f"tokens: body-columns '{count}' and column-gap '{gap}' must be a whole number "
+                "and a length in mm, cm, pt or in"
+            )
+            raise RenderError("bad layout.yaml", [Finding(path, line, message)])
+        per_mm = {"mm": 1.0, "cm": 10.0, "pt": 25.4 / 72, "in": 25.4, None: 1.0}
+        return int(count), float(length.group(1)) * per_mm[length.group(2)]
+
+    @property
     def tokens_css(self) -> Markup:
         """The tokens as CSS custom properties on ``:root``, for every stylesheet."""
         return layouts.tokens_css(self.tokens)

@@ -22,7 +22,7 @@ from magbuilder.render.chunks import render_chunked
 from magbuilder.render.env import Layout
 from magbuilder.render.pdf import render_pdf
 
-from ..conftest import REPO, SAMPLE_MANIFEST, manifest_text, review_text
+from ..conftest import REPO, SAMPLE_MANIFEST, manifest_text, review_text, sample_with_layout
 from ..generate import generate_project
 from ..pdfpages import Page, differences, read_pages, visual_order
 
@@ -53,20 +53,6 @@ class Layouts:
 # default layout with a generated issue of 14 reviews (more than the sample, other page counts).
 LAYOUT_NAMES = sorted(p.parent.name for p in (REPO / "layouts").glob("*/layout.yaml"))
 CASES = [f"sample-{name}" for name in LAYOUT_NAMES] + ["generated-default"]
-
-
-def sample_with_layout(root: Path, name: str) -> Path:
-    """A copy of the project whose sample manifest names layout ``name``."""
-    for folder in ("content", "layouts"):
-        shutil.copytree(REPO / folder, root / folder)
-    shutil.copy(REPO / "magbuilder.yaml", root)
-    text = SAMPLE_MANIFEST.read_text("utf-8")
-    text = re.sub(r"(?m)^layout: .*\n", "", text).replace(
-        "\ncover:", f"\nlayout: {name}\ncover:", 1
-    )
-    (root / "issues").mkdir()
-    (root / "issues" / SAMPLE_MANIFEST.name).write_text(text, "utf-8")
-    return root / "issues" / SAMPLE_MANIFEST.name
 
 
 @pytest.fixture(scope="module", params=CASES)

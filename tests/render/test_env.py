@@ -11,6 +11,7 @@ from magbuilder.errors import InputError, RenderError
 from magbuilder.manifest import load_issue
 from magbuilder.render.email import render_newsletter
 from magbuilder.render.env import Layout, make_env, render_template
+from magbuilder.render.magazine import WHOLE
 from magbuilder.render.pdf import render_pdf
 
 from ..conftest import manifest_text, review_text
@@ -88,3 +89,75 @@ def test_html_templates_autoescape_text_templates_do_not(tmp_project):
     assert "Salt &lt;b&gt;&amp;&lt;/b&gt; Ice" in newsletter.html
     assert "<b>&</b>" not in newsletter.html
     assert "Salt <b>&</b> Ice" in newsletter.text
+
+
+# ---- inheritance: extends:, blocks, tokens -------------------------------------------------
+
+# The third layout of the README and docs/layouts.md, as written there.
+LARGE = {
+    "layouts/large/layout.yaml": (
+        'extends: pocket\npage: {size: A4}\ntokens: {body-size: 13pt, accent: "#6b2c91"}\n'
+    ),
+}
+
+
+def test_a_layout_extends_another_that_extends_default(tmp_project):
+    issue, layout = small_issue(tmp_project, LARGE, layout="large")
+    assert [folder.name for folder in layout.chain] == ["large", "pocket", "default"]
+    html = render_template(make_env(layout), "print/magazine.html.j2", issue=issue, part=WHOLE,
+                           pixels=lambda src: (2400, 1600))  # fmt: skip
+    # Its own tokens, pocket's over default's, default's for the rest.
+    assert "--accent: #6b2c91;" in html and "--body-size: 13pt;" in html
+    assert "--body-columns: 1;" in html and "--ink: #1b1b1b;" in html
+    # Pocket's cover block and stylesheet, default's editorial, contents and stylesheet.
+    assert 'class="cover pocket-cover"' in html and 'id="editorial"' in html
+    assert "layouts/pocket/print/pocket.css" in html and "layouts/default/print/print.css" in html
+
+
+def test_tokens_reach_the_newsletter_and_the_print_stylesheet(tmp_project):
+    issue, layout = small_issue(tmp_project, LARGE, layout="large")
+    newsletter = render_newsletter(issue, layout)
+    assert "#6b2c91" in newsletter.html and "#b3261e" not in newsletter.html
+    pdf = render_pdf(issue, layout)
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        left, _, right, _ = (float(v) for v in doc.pages[0].MediaBox)
+        width_mm = (right - left) * 25.4 / 72
+    assert width_mm == pytest.approx(210 + 2 * 3, abs=0.1)  # its own A4 page, with bleed
+    margins = issue.manifest.print.margins
+    assert (margins.top, margins.outside) == (15, 12)  # pocket's margins, inherited
+
+
+def test_a_template_overrides_one_block_of_its_parent(tmp_project):
+    opener = (
+        '{% extends "default/print/review.html.j2" %}\n'
+        '{% block opener %}<h1 class="review-title">OPENER {{ review.title }}</h1>{% endblock %}\n'
+    )
+    issue, layout = small_issue(tmp_project, {"layouts/plain/print/review.html.j2": opener})
+    html = render_template(make_env(layout), "print/magazine.html.j2", issue=issue, part=WHOLE,
+                           pixels=lambda src: (2400, 1600))  # fmt: skip
+    assert "OPENER Alpha" in html and 'class="byline"' not in html  # the opener replaced
+    assert 'class="body"' in html  # the body block inherited
+
+
+@pytest.mark.parametrize(
+    "files, where, message",
+    [
+        ({"layouts/a/layout.yaml": "extends: b\n", "layouts/b/layout.yaml": "extends: a\n"},
+         "layouts/b/layout.yaml:1", "a → b → a goes round in a circle"),
+        ({"layouts/a/layout.yaml": "# child\nextends: nowhere\n"},
+         "layouts/a/layout.yaml:2", "extends: no layout 'nowhere'"),
+        ({"layouts/a/layout.yaml": "extends: [default]\n"},
+         "layouts/a/layout.yaml:1", "extends: expected a layout name"),
+        ({"layouts/a/layout.yaml": "tokens:\n  accent: 'red; } body { color: red'\n"},
+         "layouts/a/layout.yaml:2", "tokens: 'accent: red; } body"),
+    ],
+)  # fmt: skip
+def test_a_wrong_inheritance_or_token_is_an_error_at_its_line(tmp_project, files, where, message):
+    files = {"content/reviews/a.md": review_text("Alpha"), **files}
+    project = tmp_project({"issues/t-1.yaml": manifest_text(["a"], layout="a"), **files})
+    issue = load_issue(project / "issues/t-1.yaml")
+    with pytest.raises((InputError, RenderError)) as raised:
+        Layout(issue.layouts_dir, "a").tokens  # noqa: B018 - the chain and tokens are read
+    [finding] = raised.value.findings
+    assert f"{finding.path}:{finding.line}".endswith(where), finding
+    assert message in finding.message

@@ -30,16 +30,24 @@ from magbuilder.content import Margins
 from magbuilder.render.layout import Layout
 from magbuilder.render.stack import text_stack
 
-from ..conftest import REPO, SAMPLE_MANIFEST
+from ..conftest import REPO, SAMPLE_MANIFEST, sample_with_layout
 from ..pdfpages import Page, Picture, Word, differences, read_pages
 
 GOLDEN = REPO / "tests" / "data" / "golden"
+MM = 72 / 25.4
 DPI = 50
 TILE = 16  # pixels: about 8 mm at 50 dpi, the size of a folio or a short word
 TILE_LIMIT = 6.0  # mean difference of one tile, out of 255
 PAGE_LIMIT = 1.0  # mean difference of the whole page
-PAGES = {"cover": 1, "opener-verdict-in-absentia": 4}
-MARGINS = Margins()  # the sample's print settings are the defaults
+# Approved pages: name → (the sample issue, page number). December is the default layout,
+# November the pocket layout.
+PAGES = {
+    "cover": ("2026-12", 1),
+    "opener-verdict-in-absentia": ("2026-12", 4),
+    "pocket-cover": ("2026-11", 1),
+    "pocket-opener-the-quiet-ward": ("2026-11", 4),
+}
+BUILDS = {"2026-12": "sample_build", "2026-11": "november_build"}
 
 
 def render_page(pdf: Path, page: int, out: Path) -> Image.Image:
@@ -116,10 +124,11 @@ def approved_folder() -> Path:
     return own if own.is_dir() else GOLDEN
 
 
-def compare(pdf: Path, name: str, out: Path, update: bool = False) -> list[str]:
-    """Every difference between page ``PAGES[name]`` of ``pdf`` and its approved render."""
-    number = PAGES[name]
-    [page] = read_pages(pdf, MARGINS, [number])
+def compare(pdf: Path, name: str, out: Path, margins: Margins, update: bool = False) -> list[str]:
+    """Every difference between page ``PAGES[name]`` of ``pdf`` (laid out with ``margins``)
+    and its approved render."""
+    number = PAGES[name][1]
+    [page] = read_pages(pdf, margins, [number])
     pixels = render_page(pdf, number, out)
     folder = approved_folder()
     if update:
@@ -139,9 +148,11 @@ def compare(pdf: Path, name: str, out: Path, update: bool = False) -> list[str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(PAGES))
-def test_page_matches_the_approved_render(name, sample_build, tmp_path, request):
+def test_page_matches_the_approved_render(name, tmp_path, request):
     update = request.config.getoption("--update-golden")
-    found = compare(sample_build.files["magazine-screen.pdf"], name, tmp_path, update)
+    built = request.getfixturevalue(BUILDS[PAGES[name][0]])
+    margins = built.issue.manifest.print.margins
+    found = compare(built.files["magazine-screen.pdf"], name, tmp_path, margins, update)
     assert found == [], f"{name} (see {tmp_path}):\n" + "\n".join(found)
 
 
@@ -220,8 +231,21 @@ def test_the_approved_opener_catches_a_broken_page(mutation, opener_project, tmp
         result = build_issue(opener_project / "issues/2026-12.yaml", opener_project / "build")
     finally:
         path.write_text(original, "utf-8")
-    found = compare(result.files["magazine-screen.pdf"], OPENER, tmp_path)
+    found = compare(result.files["magazine-screen.pdf"], OPENER, tmp_path, Margins())
     if mutation == "unbroken":
         assert found == []
     else:
         assert found, f"breaking the {mutation} went unnoticed"
+
+
+@pytest.mark.slow
+def test_the_pocket_layout_builds_the_december_sample_through_preflight(tmp_path):
+    # The other sample in the other layout: its Arabic review, its images and its contents on
+    # an A5 page in one column, and the print file passes preflight (a build stops if not).
+    manifest = sample_with_layout(tmp_path / "project", "pocket")
+    result = build_issue(manifest, tmp_path / "build")
+    assert result.issue.manifest.layout == "pocket"
+    assert result.issue.manifest.print.trim_mm == (148.0, 210.0)
+    pages = read_pages(result.files["magazine.pdf"], result.issue.manifest.print.margins)
+    assert len(pages) > 30 and all(page.feet for page in pages[1:])
+    assert {round(v) for v in pages[0].size} == {round(148 * MM), round(210 * MM)}
