@@ -292,6 +292,7 @@ def _finish(
     The two are independent: the screen file is made by a worker meanwhile. A preview makes
     the screen file only.
     """
+    from .render.collate import pad
     from .render.pdfx import finish_print, finish_screen
 
     date = metadata_date(issue)
@@ -306,9 +307,9 @@ def _finish(
         raise RenderError(
             f"the layout has no colour profiles: add {CMYK_PROFILE} and {SRGB_PROFILE}"
         )
-    # Sheets have two sides (saddle-stitched: four pages): blank pages close the print file.
+    # Sheets have two sides (saddle-stitched: four pages): blank pages before the back cover.
     printed = finish_print(
-        pad_pages(laid_out["print"], 4 if spec.binding == "saddle" else 2),
+        pad(laid_out["print"], 4 if spec.binding == "saddle" else 2),
         icc_profile=cmyk,
         srgb_profile=srgb,
         output_condition=spec.output_condition,
@@ -318,28 +319,6 @@ def _finish(
         images_ready=True,
     )
     return {PRINT_PDF: printed, SCREEN_PDF: screen.result()}
-
-
-def pad_pages(pdf: bytes, multiple: int) -> bytes:
-    """``pdf`` with blank pages (same page boxes as the last) up to a multiple of ``multiple``."""
-    import io
-
-    import pikepdf
-
-    with pikepdf.open(io.BytesIO(pdf)) as doc:
-        missing = -len(doc.pages) % multiple
-        if not missing:
-            return pdf
-        last = doc.pages[-1].obj
-        for _ in range(missing):
-            blank = pikepdf.Dictionary(Type=pikepdf.Name.Page, Resources=pikepdf.Dictionary())
-            for box in ("/MediaBox", "/CropBox", "/BleedBox", "/TrimBox", "/ArtBox"):
-                if box in last:
-                    blank[box] = last[box]
-            doc.pages.append(pikepdf.Page(blank))
-        out = io.BytesIO()
-        doc.save(out, deterministic_id=True)
-        return out.getvalue()
 
 
 def _preflight(issue: Issue, pdf: bytes) -> list[str]:

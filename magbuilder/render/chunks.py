@@ -2,7 +2,7 @@
 
 Every review starts on a new page, so the magazine is cut there: the front matter (cover,
 editorial, contents) and one chunk per review. Review chunks are laid out position-independent
-(see ``pdf.chunk_css``) in worker processes and cached by a digest of everything they are made
+(see ``magazine.chunk_css``) in worker processes and cached by a digest of everything they are made
 from; the contents is laid out last, with the final page numbers; the running heads and folios
 are laid out as one light overlay; ``collate`` puts the pages together.
 """
@@ -27,7 +27,7 @@ from ..store import inside
 from .collate import ChunkPdf, collate
 from .env import make_env, render_template
 from .layout import Layout
-from .magazine import Part, chunk_css, magazine_html, review_label
+from .magazine import BACK, Part, has_back_cover, magazine_html, part_css, review_label
 from .stack import TextStack, text_stack
 from .workers import WorkerPool, lay_out_html, lay_out_prepared
 
@@ -87,9 +87,9 @@ _PART_KEYS: dict[str, str] = {}
 
 def _part_key(issue: Issue, layout: Layout, base: str, part: Part) -> str:
     """The cache key of a part: a digest of its HTML, its stylesheet and its images."""
-    slugs = [None] if part.front else sorted(part.reviews or [])
+    slugs = [None] if part.front or part.back else sorted(part.reviews or [])
     images = _images_digest(issue, slugs)
-    if part.front:  # the front matter shows every review: nothing smaller identifies it
+    if part.front or part.back:  # they may show every review: nothing smaller identifies them
         made_of = issue.manifest.model_dump_json() + "".join(
             r.model_dump_json() for r in issue.reviews
         )
@@ -106,7 +106,7 @@ def _part_key(issue: Issue, layout: Layout, base: str, part: Part) -> str:
         if len(_PART_KEYS) > 2048:
             _PART_KEYS.clear()
         html = magazine_html(issue, layout, part)
-        extra = "" if part.front else chunk_css(issue)
+        extra = part_css(issue, part)
         _PART_KEYS[fingerprint] = _digest(base, html, extra, images)
     return _PART_KEYS[fingerprint]
 
@@ -114,7 +114,13 @@ def _part_key(issue: Issue, layout: Layout, base: str, part: Part) -> str:
 def _chunk_error(issue: Issue, name: str, exc: MagbuilderError) -> RenderError:
     """Say which review's chunk failed."""
     review = next((r for r in issue.reviews if r.slug == name), None)
-    where = review_label(issue, review) if review else "front matter"
+    where = (
+        review_label(issue, review)
+        if review
+        else "back cover"
+        if name == "back"
+        else "front matter"
+    )
     if not exc.findings:
         return RenderError(f"{where}: {exc}", [Finding(where, None, str(exc))])
     return RenderError(
@@ -248,6 +254,8 @@ def lay_out_chunked(
     parts = {r.slug: Part(front=False, reviews=frozenset({r.slug}), chunked=True) for r in reviews}
     numbers = {r.slug: PLACEHOLDER_PAGE for r in reviews}
     parts["front-count"] = Part(reviews=frozenset(), page_numbers=numbers, chunked=True)
+    if has_back_cover(magazine_html(issue, layout, BACK)):  # on its own left-hand page, last
+        parts["back"] = BACK
     keys = {name: key_for(part) for name, part in parts.items()}
     results: dict[str, dict[str, bytes]] = {}
     for name, key in keys.items():
@@ -258,6 +266,7 @@ def lay_out_chunked(
     # Longest first, so that no worker is left with a long chunk when the others are done.
     cost = {r.slug: len(r.body) + (4000 if r.image else 0) for r in reviews}
     cost["front-count"] = 10**9  # its page count is needed before the contents can be final
+    cost["back"] = 0
     todo = sorted((n for n in parts if n not in results), key=lambda n: -cost[n])
     pending: dict[Future[dict[str, bytes]], str] = {}
     try:
@@ -305,11 +314,21 @@ def lay_out_chunked(
     def chunks(medium: str) -> list[ChunkPdf]:
         return [ChunkPdf(r.slug, results[r.slug][medium]) for r in reviews]
 
-    others = {m: pool.submit(collate, issue, front[m], chunks(m), overlay) for m in media[1:]}
-    pdf, stats.starts = collate(issue, front[first], chunks(first), overlay)
+    def back(medium: str) -> bytes | None:
+        return results["back"][medium] if "back" in results else None
+
+    others = {
+        m: pool.submit(collate, issue, front[m], chunks(m), overlay, back(m)) for m in media[1:]
+    }
+    pdf, stats.starts = collate(issue, front[first], chunks(first), overlay, back(first))
     pdfs = {first: pdf, **{m: future.result()[0] for m, future in others.items()}}
-    stats.pages = total
+    stats.pages = _page_count(pdf)
     stats.page_keys = _page_keys(issue, layout, keys, key, front_pages, counts, starts, total)
+    if "back" in results:  # a blank page, when the back cover would fall on the right, then it
+        back_pages = _page_count(results["back"][first])
+        blanks = stats.pages - total - back_pages
+        stats.page_keys += [_digest("blank", str(total + 1 + i))[:16] for i in range(blanks)]
+        stats.page_keys += [_digest(keys["back"], str(i))[:16] for i in range(back_pages)]
     return pdfs, stats
 
 

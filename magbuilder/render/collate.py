@@ -15,7 +15,7 @@ import pikepdf
 from pikepdf import Array, Dictionary, Name, NameTree, Pdf
 
 from ..content import Issue
-from .magazine import CHUNK_LINK, right_hand
+from .magazine import BACK_COVER_ID, CHUNK_LINK, right_hand
 
 MM = 72 / 25.4
 
@@ -116,9 +116,13 @@ def _parent_key_count(pdf: Pdf) -> int:
 
 
 def collate(
-    issue: Issue, front: bytes, chunks: list[ChunkPdf], overlay: bytes
+    issue: Issue, front: bytes, chunks: list[ChunkPdf], overlay: bytes, back: bytes | None = None
 ) -> tuple[bytes, dict[str, int]]:
-    """One PDF from the parts; returns it and the first page (1-based) of each review."""
+    """One PDF from the parts; returns it and the first page (1-based) of each review.
+
+    ``back``, the back cover laid out on its own, goes last, on a left-hand page (after a blank
+    page when the reviews end on one), with its own page rules: not shifted, no running heads.
+    """
     out = Pdf.open(io.BytesIO(front))
     heads = Pdf.open(io.BytesIO(overlay))
     margins = issue.manifest.print.margins
@@ -152,12 +156,61 @@ def collate(
             rest = [x if i == 2 and x is not None else v for i, v in enumerate(dest)][1:]
             dests[str(name)] = Array([target.obj, *rest])
         parent_offset += _merge_structure(out, source, parent_offset)
+    if back is not None:
+        if right_hand(issue, len(out.pages) + 1):
+            _blank_page(out)
+        source = Pdf.open(io.BytesIO(back))
+        mapping = {}
+        for page in source.pages:
+            out.pages.append(page)
+            new = out.pages[-1]
+            mapping[page.obj.objgen] = new
+            if "/StructParents" in new.obj:
+                new.obj.StructParents = int(new.obj.StructParents) + parent_offset
+            for annot in new.obj.get("/Annots") or []:
+                if "/StructParent" in annot:
+                    annot.StructParent = int(annot.StructParent) + parent_offset
+        for name, dest in _dests(source).items():
+            dests[str(name)] = Array([mapping[dest[0].objgen].obj, *list(dest)[1:]])
+        parent_offset += _merge_structure(out, source, parent_offset)
     _write_dests(out, dests)
     _resolve_contents_links(out, dests)
     _outline(out, issue, starts)
     buffer = io.BytesIO()
     out.save(buffer, deterministic_id=True)
     return buffer.getvalue(), starts
+
+
+def _blank_page(pdf: Pdf, at: int | None = None) -> None:
+    """An empty page with the page boxes of the last one, inserted before index ``at`` (at the
+    end when None)."""
+    last = pdf.pages[-1].obj
+    blank = Dictionary(Type=Name.Page, Resources=Dictionary())
+    for box in ("/MediaBox", "/CropBox", "/BleedBox", "/TrimBox", "/ArtBox"):
+        if box in last:
+            blank[box] = last[box]
+    if at is None:
+        pdf.pages.append(pikepdf.Page(blank))
+    else:
+        pdf.pages.insert(at, pikepdf.Page(blank))
+
+
+def pad(pdf: bytes, multiple: int) -> bytes:
+    """``pdf`` with blank pages up to a multiple of ``multiple`` pages (a sheet's two sides, or
+    a saddle-stitched sheet's four): before the back cover, which stays last."""
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        missing = -len(doc.pages) % multiple
+        if not missing:
+            return pdf
+        numbers = {page.objgen: n for n, page in enumerate(doc.pages)}
+        back = _dests(doc).get(BACK_COVER_ID)
+        target = back.get("/D", back) if isinstance(back, Dictionary) else back
+        at = numbers.get(target[0].objgen) if isinstance(target, Array) and len(target) else None
+        for _ in range(missing):
+            _blank_page(doc, at)
+        out = io.BytesIO()
+        doc.save(out, deterministic_id=True)
+        return out.getvalue()
 
 
 def _write_dests(out: Pdf, dests: dict[str, Array]) -> None:

@@ -7,6 +7,7 @@ processes.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,7 @@ class Part:
     reviews: frozenset[str] | None = None  # None: every review
     page_numbers: dict[str, int] | None = None  # final numbers for the contents, when known
     chunked: bool = False  # part of a chunked build: links by name; reviews without margin boxes
+    back: bool = False  # the back cover (the layout's back_cover block), after the reviews
 
     def includes(self, slug: str) -> bool:
         return self.reviews is None or slug in self.reviews
@@ -37,7 +39,12 @@ class Part:
         return f"{CHUNK_LINK}review-{slug}" if self.chunked else f"#review-{slug}"
 
 
-WHOLE = Part()
+WHOLE = Part(back=True)
+BACK = Part(front=False, reviews=frozenset(), chunked=True, back=True)
+# The back cover's element (print/magazine.html.j2): it starts on a left-hand page, the outside
+# back cover, with blank pages before it where needed (the saddle-stitch padding too).
+BACK_COVER_ID = "back-cover"
+_EMPTY_BACK = re.compile(rf'id="{BACK_COVER_ID}"[^>]*>\s*</section>')
 
 
 def image_pixels(content_dir: Path, src: str) -> tuple[int, int]:
@@ -93,6 +100,23 @@ def chunk_css(issue: Issue) -> str:
     boxes = " ".join(f"@{box} {{ content: none !important; }}" for box in MARGIN_BOXES)
     sides = f"margin-left: {side}mm !important; margin-right: {side}mm !important;"
     return "".join(f"@page :{kind} {{ {sides} {boxes} }}\n" for kind in ("left", "right"))
+
+
+def part_css(issue: Issue, part: Part) -> str:
+    """The extra style sheet a part is laid out with: none for the whole magazine and the front
+    matter (they start on page 1 with every page rule); ``chunk_css`` for a review; for the back
+    cover, no margin box and a first page on the left-hand side, where the magazine puts it."""
+    if not part.chunked or part.front:
+        return ""
+    if not part.back:
+        return chunk_css(issue)
+    boxes = " ".join(f"@{box} {{ content: none !important; }}" for box in MARGIN_BOXES)
+    return f":root {{ break-before: verso; }}\n@page {{ {boxes} }}\n"
+
+
+def has_back_cover(html: str) -> bool:
+    """Whether the layout's back_cover block gave the magazine (or the back part) a back cover."""
+    return f'id="{BACK_COVER_ID}"' in html and not _EMPTY_BACK.search(html)
 
 
 def review_label(issue: Issue, review: Review) -> str:

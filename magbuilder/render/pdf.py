@@ -21,7 +21,7 @@ from ..paths import shown
 from .fonts import font_configuration
 from .images import RASTER_SUFFIXES, SVG_SUFFIXES, UnreadableImage, decoded_size, svg_problems
 from .layout import Layout, project_path, project_url
-from .magazine import WHOLE, Part, chunk_css, magazine_html, review_label
+from .magazine import WHOLE, Part, magazine_html, part_css, review_label
 
 log = logging.getLogger(__name__)
 
@@ -237,8 +237,7 @@ def _fetch_findings(
 def render_part(issue: Issue, layout: Layout, part: Part = WHOLE) -> bytes:
     """Lay out the issue (or one part) and write a tagged PDF: the base of both outputs."""
     html = magazine_html(issue, layout, part)
-    standalone = part.chunked and not part.front  # the front matter always starts on page 1
-    document = render_html(issue, layout, html, chunk_css(issue) if standalone else "")
+    document = render_html(issue, layout, html, part_css(issue, part))
     return document.write_pdf(pdf_tags=True)
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 
+import pdfplumber
 import pikepdf
 import pytest
 
+from magbuilder.build import BuildOptions, build_issue
 from magbuilder.errors import InputError, RenderError
 from magbuilder.manifest import load_issue
 from magbuilder.render.email import render_newsletter
@@ -161,3 +163,39 @@ def test_a_wrong_inheritance_or_token_is_an_error_at_its_line(tmp_project, files
     [finding] = raised.value.findings
     assert f"{finding.path}:{finding.line}".endswith(where), finding
     assert message in finding.message
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("single_pass", [False, True])
+@pytest.mark.parametrize(
+    "count, blank_before, padding",
+    [
+        (2, 0, 2),  # five pages: the back cover is page 6, two blanks before it in print
+        (3, 1, 0),  # six pages: a blank page 7 puts the back cover on the left, page 8
+    ],
+)
+def test_a_back_cover_is_the_last_left_hand_page_after_the_binding_padding(
+    tmp_project, tmp_path, single_pass, count, blank_before, padding
+):
+    # Cover, letter, contents and one-page reviews, in pocket (it has a back cover), saddle-
+    # stitched: the print file's page count is a multiple of four.
+    reviews = {f"content/reviews/r{i}.md": review_text(f"Review {i}") for i in range(count)}
+    slugs = [f"r{i}" for i in range(count)]
+    manifest = manifest_text(slugs, layout="pocket", print="\n  binding: saddle")
+    project = tmp_project({"issues/t-1.yaml": manifest, **reviews})
+    options = BuildOptions(single_pass=single_pass)
+    result = build_issue(project / "issues/t-1.yaml", tmp_path / "out", options)
+
+    def texts(name: str) -> list[str]:
+        with pdfplumber.open(result.files[name]) as pdf:
+            return [page.extract_text() or "" for page in pdf.pages]
+
+    printed, screen = texts("magazine.pdf"), texts("magazine-screen.pdf")
+    assert len(screen) == 3 + count + blank_before + 1 and len(screen) % 2 == 0
+    assert len(printed) == len(screen) + padding and len(printed) % 4 == 0
+    for pages in (printed, screen):  # pocket's back cover: the name and every review's title
+        assert "TEST MAGAZINE" in pages[-1] and f"Review {count - 1}" in pages[-1]
+    blanks = blank_before + (len(printed) - len(screen))
+    assert printed[-1 - blanks : -1] == [""] * blanks  # blank pages before it, none after
+    assert f"Review {count - 1}" in printed[-2 - blanks]
+    assert printed[: -1 - blanks] == screen[: -1 - blank_before]

@@ -247,5 +247,9 @@ def test_the_pocket_layout_builds_the_december_sample_through_preflight(tmp_path
     assert result.issue.manifest.layout == "pocket"
     assert result.issue.manifest.print.trim_mm == (148.0, 210.0)
     pages = read_pages(result.files["magazine.pdf"], result.issue.manifest.print.margins)
-    assert len(pages) > 30 and all(page.feet for page in pages[1:])
+    *inside, back = pages[1:]
+    while not inside[-1].words:  # blank pages before the back cover, for it to be on the left
+        inside.pop()
+    assert len(pages) > 30 and len(pages) % 2 == 0 and all(page.feet for page in inside)
+    assert not back.feet and "LONG" in {word.text for word in back.words}
     assert {round(v) for v in pages[0].size} == {round(148 * MM), round(210 * MM)}
