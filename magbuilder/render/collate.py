@@ -9,6 +9,7 @@ links, named destinations, outline and structure tree are rebuilt across chunks.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pikepdf
@@ -130,55 +131,61 @@ def collate(
     starts: dict[str, int] = {}
     dests = _dests(out)
     parent_offset = _parent_key_count(out)
+
+    def placed(number: int) -> float:
+        """How far a review page moves: right-hand pages have the inside margin on the left."""
+        left_margin = margins.inside if right_hand(issue, number) else margins.outside
+        return (left_margin - centre) * MM
+
     for chunk in chunks:
-        source = Pdf.open(io.BytesIO(chunk.pdf))
-        first = len(out.pages)  # 0-based index of the chunk's first page in the output
-        starts[chunk.slug] = first + 1
-        mapping = {}
-        for index, page in enumerate(source.pages):
-            out.pages.append(page)
-            new = out.pages[-1]
-            number = first + index + 1
-            # Right-hand pages have the inside margin on the left.
-            left_margin = margins.inside if right_hand(issue, number) else margins.outside
-            dx = (left_margin - centre) * MM
-            _shift(new, out, dx)
-            _stamp(new, out, heads.pages[number - 1], "/MbRunningHeads")
-            mapping[page.obj.objgen] = (new, dx)
-            if "/StructParents" in new.obj:
-                new.obj.StructParents = int(new.obj.StructParents) + parent_offset
-            for annot in new.obj.get("/Annots") or []:
-                if "/StructParent" in annot:
-                    annot.StructParent = int(annot.StructParent) + parent_offset
-        for name, dest in _dests(source).items():
-            target, dx = mapping[dest[0].objgen]
-            x = float(dest[2]) + dx if len(dest) > 2 and dest[1] == Name.XYZ else None
-            rest = [x if i == 2 and x is not None else v for i, v in enumerate(dest)][1:]
-            dests[str(name)] = Array([target.obj, *rest])
-        parent_offset += _merge_structure(out, source, parent_offset)
+        starts[chunk.slug] = len(out.pages) + 1
+        parent_offset = _append(out, Pdf.open(io.BytesIO(chunk.pdf)), dests, parent_offset,
+                                placed, heads)  # fmt: skip
     if back is not None:
         if right_hand(issue, len(out.pages) + 1):
             _blank_page(out)
-        source = Pdf.open(io.BytesIO(back))
-        mapping = {}
-        for page in source.pages:
-            out.pages.append(page)
-            new = out.pages[-1]
-            mapping[page.obj.objgen] = new
-            if "/StructParents" in new.obj:
-                new.obj.StructParents = int(new.obj.StructParents) + parent_offset
-            for annot in new.obj.get("/Annots") or []:
-                if "/StructParent" in annot:
-                    annot.StructParent = int(annot.StructParent) + parent_offset
-        for name, dest in _dests(source).items():
-            dests[str(name)] = Array([mapping[dest[0].objgen].obj, *list(dest)[1:]])
-        parent_offset += _merge_structure(out, source, parent_offset)
+        parent_offset = _append(out, Pdf.open(io.BytesIO(back)), dests, parent_offset)
     _write_dests(out, dests)
     _resolve_contents_links(out, dests)
     _outline(out, issue, starts)
     buffer = io.BytesIO()
     out.save(buffer, deterministic_id=True)
     return buffer.getvalue(), starts
+
+
+def _append(
+    out: Pdf,
+    source: Pdf,
+    dests: dict[str, Array],
+    parent_offset: int,
+    placed: Callable[[int], float] | None = None,
+    heads: Pdf | None = None,
+) -> int:
+    """Append ``source``'s pages to ``out`` with their destinations (into ``dests``) and their
+    structure; each page shifted ``placed(number)`` points and stamped with the running heads
+    of ``heads``' page of that number, when given. Returns the next parent-tree offset."""
+    first = len(out.pages)  # 0-based index of the part's first page in the output
+    mapping = {}
+    for index, page in enumerate(source.pages):
+        out.pages.append(page)
+        new = out.pages[-1]
+        number = first + index + 1
+        dx = placed(number) if placed else 0.0
+        _shift(new, out, dx)
+        if heads is not None:
+            _stamp(new, out, heads.pages[number - 1], "/MbRunningHeads")
+        mapping[page.obj.objgen] = (new, dx)
+        if "/StructParents" in new.obj:
+            new.obj.StructParents = int(new.obj.StructParents) + parent_offset
+        for annot in new.obj.get("/Annots") or []:
+            if "/StructParent" in annot:
+                annot.StructParent = int(annot.StructParent) + parent_offset
+    for name, dest in _dests(source).items():
+        target, dx = mapping[dest[0].objgen]
+        x = float(dest[2]) + dx if len(dest) > 2 and dest[1] == Name.XYZ else None
+        rest = [x if i == 2 and x is not None else v for i, v in enumerate(dest)][1:]
+        dests[str(name)] = Array([target.obj, *rest])
+    return parent_offset + _merge_structure(out, source, parent_offset)
 
 
 def _blank_page(pdf: Pdf, at: int | None = None) -> None:
