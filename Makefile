@@ -76,14 +76,15 @@ lock: venv
 	$(BIN)/uv pip compile pyproject.toml --extra test --extra docs --universal --python-version 3.11 \
 	  --generate-hashes --upgrade --quiet -o requirements.lock
 
-# The official MJML validator (npm), used by the tests to check the email templates strictly.
-node_modules/.installed: package.json
-	npm install --no-audit --no-fund --loglevel=error
+# The official MJML validator, Ace by DAISY and axe-core (npm), used by the tests. No browser
+# is downloaded (.puppeteerrc.cjs): Ace drives Debian's Chromium.
+node_modules/.installed: package.json .puppeteerrc.cjs
+	PUPPETEER_SKIP_DOWNLOAD=1 npm install --no-audit --no-fund --loglevel=error
 	touch $@
 
 # Debian packages: Pango for WeasyPrint, poppler-utils (pdftoppm) for page renders,
-# Chromium for rendering the email and the archive in tests, Node.js for the MJML validator,
-# openssl for the TLS tests' certificates. No fonts: builds use the layout's fonts only.
+# Chromium for rendering the email and the archive in tests, Node.js for the MJML validator and
+# Ace, Java for EPUBCheck, openssl for the TLS tests' certificates. No fonts: builds use the layout's fonts only.
 # Installed only when missing.
 system:
 	@missing=""; \
@@ -91,6 +92,7 @@ system:
 	command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
 	command -v openssl >/dev/null || missing="$$missing openssl"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v java >/dev/null || missing="$$missing default-jre-headless"; \
 	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \

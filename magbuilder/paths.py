@@ -25,6 +25,7 @@ SCREEN_PDF = "magazine-screen.pdf"
 NEWSLETTER_HTML = "newsletter.html"
 NEWSLETTER_TEXT = "newsletter.txt"
 NEWSLETTER_EML = "newsletter.eml"
+EPUB = "magazine.epub"
 
 
 def find_root(manifest_path: Path) -> Path:
