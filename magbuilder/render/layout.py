@@ -24,7 +24,6 @@ from ..layouts import DEFAULT, LAYOUT_FILE
 from ..yamlpos import load_yaml
 from .fonts import FontSet, font_set
 
-__all__ = ["DEFAULT", "LAYOUT_FILE", "Chunking", "Layout", "project_path", "project_url"]
 # Where a build sees the project's files: the same path in every folder and on every machine,
 # so that nothing laid out (image names, file ids) depends on where the project is.
 PROJECT_URL = "file:///magbuilder-project/"
