@@ -209,9 +209,18 @@ def preview(manifest: Path, port: int, host: str) -> None:
 @cli.command("preflight")
 @click.argument("pdf", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--saddle-stitched", is_flag=True, help="Warn unless pages are a multiple of 4.")
-@click.option("--screen", is_flag=True, help="A reader's file: check fonts and image ppi only.")
+@click.option(
+    "--screen", is_flag=True,
+    help="A reader's file (magazine-screen.pdf): fonts, images below 150 ppi and PDF/UA-1.",
+)  # fmt: skip
 def preflight_command(pdf: Path, saddle_stitched: bool, screen: bool) -> None:
-    """Check PDF for print: boxes and bleed, fonts, PDF/X output intent, image resolution."""
+    """Check PDF for print: boxes and bleed, fonts, PDF/X output intent, image resolution.
+
+    With --screen, check a reader's file instead: embedded fonts, no image below 150 ppi, and
+    the PDF/UA-1 rules of the pdfua package (tagged, language, title, figures' alternative
+    text, links described, headings, the pdfuaid declaration). Each problem is one line,
+    PDF: [warning: ]page N: RULE: message. Exit 1 on any error.
+    """
     from .preflight import format_findings, preflight, summary
 
     findings = preflight(pdf, saddle_stitched=saddle_stitched, screen=screen)

@@ -2,7 +2,8 @@
 
 Each problem is one :class:`~magbuilder.errors.Finding` (``line`` None, ``page`` set when it
 concerns a page) at level ``error`` (the file must not go to press), ``warning`` (it may, but a
-person should look) or ``info``.
+person should look) or ``info``. A reader's file is also checked against PDF/UA-1, with the
+rules of the ``pdfua`` package.
 """
 
 from __future__ import annotations
@@ -52,8 +53,9 @@ def preflight(
 
     Print (default): page boxes and bleed, embedded fonts, PDF/X-4 identification and CMYK output
     intent (unless ``expect_pdfx`` is False), image resolution (warning below 300 ppi, error
-    below 150), annotations on the sheet, transparency. ``screen``: a reader's file, so only
-    fonts and images below 150 ppi. ``saddle_stitched``: the page count must be a multiple of 4.
+    below 150), annotations on the sheet, transparency. ``screen``: a reader's file, so fonts,
+    images below 150 ppi and PDF/UA-1 (``check_pdfua``) instead of the printer's rules.
+    ``saddle_stitched``: the page count must be a multiple of 4.
     ``path`` may be the file's bytes; findings name ``name`` (default: the path).
     """
     report = _Report(Path(name) if name else path if isinstance(path, Path) else Path("pdf"))
@@ -76,6 +78,8 @@ def preflight(
             _check_transparency(doc, report, uses, version)
         if saddle_stitched:
             _check_page_count(doc, report)
+        if screen:
+            _check_pdfua(path, doc, report)
     return sorted(report.findings, key=_page_of)
 
 
@@ -396,3 +400,81 @@ def _check_page_count(doc: pikepdf.Pdf, report: _Report) -> None:
             f"{count} pages: saddle stitching needs a multiple of 4; add "
             f"{missing} blank page{'s' * (missing != 1)} (or remove {count % 4})",
         )
+
+
+# --- PDF/UA -----------------------------------------------------------------------------------
+
+# pdfua's rule that finds empty headings: run here instead when pdfua cannot (0.1.3 stops on
+# every heading whose /K is an array, which is how WeasyPrint writes all of them).
+EMPTY_HEADING_RULE = "UA-14-001"
+
+
+def _check_pdfua(source: Path | bytes, doc: pikepdf.Pdf, report: _Report) -> None:
+    """The PDF/UA-1 rules of the ``pdfua`` package, each finding as ``<rule>: <message>``.
+
+    The reader's file claims PDF/UA-1, so a violation pdfua is certain of is an error, whatever
+    pdfua's own severity; one that needs a person's judgement (a heuristic) a warning. A rule
+    pdfua could not evaluate is a warning too: silence must not pass for success.
+    """
+    from pdfua import Confidence, Severity, Validator  # imported only for a reader's file
+
+    # pdfua opens what it is given with pikepdf, which reads a path or a file object.
+    checked = Validator().validate(io.BytesIO(source) if isinstance(source, bytes) else str(source))
+    for finding in checked.findings:
+        if finding.severity is Severity.INFO:
+            level = "info"
+        elif finding.confidence is Confidence.HEURISTIC:
+            level = "warning"
+        else:
+            level = "error"
+        fix = f" ({finding.remediation})" if finding.remediation else ""
+        message = f"{finding.rule_id}: {finding.message}{fix}"
+        report.add(level, message, finding.location.page)
+    for outcome in checked.skipped:
+        if outcome.rule_id == EMPTY_HEADING_RULE:
+            _check_empty_headings(doc, report)
+        else:
+            report.add("warning", f"{outcome.rule_id}: not checked: {outcome.skipped_reason}")
+
+
+def _check_empty_headings(doc: pikepdf.Pdf, report: _Report) -> None:
+    """pdfua's UA-14-001: a heading (/H1…/H6) must mark some content (an MCID or an MCR)."""
+    numbers = {page.objgen: n for n, page in enumerate(doc.pages, start=1)}
+    root = doc.Root.get("/StructTreeRoot")
+    stack = [root] if isinstance(root, Dictionary) else []
+    seen: set[tuple[int, int]] = set()
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, Dictionary) or (node.is_indirect and node.objgen in seen):
+            continue
+        if node.is_indirect:
+            seen.add(node.objgen)
+        kids = _kids(node)
+        role = str(node.get("/S", ""))
+        if re.fullmatch(r"/H[1-6]", role) and not _marks_content(node):
+            page = node.get("/Pg")
+            number = numbers.get(page.objgen) if isinstance(page, Dictionary) else None
+            report.add("error", f"{EMPTY_HEADING_RULE}: Empty heading element {role}.", number)
+        stack.extend(reversed(kids))
+
+
+def _kids(node: Dictionary) -> list[pikepdf.Object]:
+    kids = node.get("/K")
+    if kids is None:
+        return []
+    return list(kids) if isinstance(kids, pikepdf.Array) else [kids]
+
+
+def _marks_content(node: pikepdf.Object, depth: int = 0) -> bool:
+    """Whether ``node``'s /K chain reaches a content item: an MCID or a marked-content
+    reference."""
+    if depth > 256 or not isinstance(node, Dictionary):
+        return False
+    for kid in _kids(node):
+        if isinstance(kid, int) and not isinstance(kid, bool):
+            return True
+        if isinstance(kid, Dictionary) and (
+            kid.get("/Type") == Name.MCR or _marks_content(kid, depth + 1)
+        ):
+            return True
+    return False

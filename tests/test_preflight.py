@@ -191,7 +191,7 @@ def test_saddle_stitched_page_count(tmp_path):
 
 
 def test_screen_file_checks_fonts_and_150_ppi_only(tmp_path):
-    body = '<a href="https://mag.example/">link</a><img src="a.jpg" style="width: 100mm">'
+    body = '<a href="https://mag.example/">link</a><img src="a.jpg" alt="A" style="width: 100mm">'
     source = render(tmp_path, body, {"a.jpg": (500, 500)}, css=NO_BLEED_CSS, tags=True)
     path = write(tmp_path, "screen.pdf", finish_screen(source))
     findings = preflight(path, screen=True)
@@ -240,3 +240,49 @@ def test_cli_exit_codes(good_print, tmp_path):
     # the last line: pikepdf logs "logger bridge initialized" at INFO unless cli.py quiets it
     assert result.stderr.splitlines()[-1] == "preflight failed: 1 error, 0 warnings, 0 info"
     assert "Traceback" not in result.stderr
+
+
+# --- the reader's file: PDF/UA-1 ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def good_screen(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("screen")
+    body = '<h1>Fine</h1><p><a href="https://mag.example/">On the web</a></p>'
+    return write(folder, "screen.pdf", finish_screen(render(folder, body, tags=True)))
+
+
+def test_screen_file_passes_pdfua(good_screen):
+    assert preflight(good_screen, screen=True) == []
+
+
+def without_pdfuaid(pdf: pikepdf.Pdf) -> None:
+    xmp = pdf.Root.Metadata.read_bytes().replace(b"<pdfuaid:part>1</pdfuaid:part>", b"")
+    pdf.Root.Metadata.write(xmp.replace(b"pdfuaid", b"nothing").replace(b"PDF/UA", b"nothing"))
+
+
+def without_link_contents(pdf: pikepdf.Pdf) -> None:
+    del pdf.pages[0].Annots[0].Contents
+
+
+def emptied_heading(pdf: pikepdf.Pdf) -> None:
+    for obj in pdf.objects:
+        if isinstance(obj, pikepdf.Dictionary) and obj.get("/S") == Name.H1:
+            obj.K = pikepdf.Array()
+
+
+@pytest.mark.parametrize(
+    ("change", "line"),
+    [
+        (without_pdfuaid, "edited.pdf: UA-28-004: XMP metadata contains no PDF/UA identification"),
+        (without_link_contents, "edited.pdf: page 1: UA-18-005: Link annotation has no /Contents"),
+        # pdfua 0.1.3 cannot run this rule on WeasyPrint's headings: preflight runs it itself
+        (emptied_heading, "edited.pdf: page 1: UA-14-001: Empty heading element /H1."),
+    ],
+)
+def test_cli_screen_fails_a_file_that_breaks_pdfua(good_screen, tmp_path, change, line):
+    assert run_cli("--screen", str(good_screen)).returncode == 0
+    result = run_cli("--screen", str(edited(good_screen, tmp_path, change)))
+    assert result.returncode == 1
+    assert result.stdout.startswith(f"{tmp_path}/{line}"), result.stdout
+    assert result.stderr.splitlines()[-1] == "preflight failed: 1 error, 0 warnings, 0 info"

@@ -231,7 +231,12 @@ def _write_dests(out: Pdf, dests: dict[str, Array]) -> None:
 
 
 def _resolve_contents_links(out: Pdf, dests: dict[str, Array]) -> None:
-    """Contents entries point at reviews by name (``magbuilder:review-<slug>``): make them GoTo."""
+    """Contents entries point at reviews by name (``magbuilder:review-<slug>``): make them GoTo.
+
+    Their /Contents goes: WeasyPrint wrote the placeholder address there, no description.
+    ``pdfx.finish_screen`` describes every link ("Go to page N: <title>") in both builds, after
+    the two files part: a description written here would change the printer's file too (its
+    document ID is a digest of this PDF)."""
     for page in out.pages:
         for annot in page.obj.get("/Annots") or []:
             action = annot.get("/A")

@@ -22,6 +22,7 @@ from pikepdf import Array, Dictionary, Name
 from PIL import Image
 
 from ..cache import Cache
+from . import tagging
 from .placement import Box, Placement, image_placements, page_box, page_resources
 from .stack import TextStack
 
@@ -108,21 +109,27 @@ def finish_screen(
     text_stack: TextStack | None = None,
     images_ready: bool = False,
 ) -> bytes:
-    """The reader's file: every page cut to its TrimBox, images at ``target_ppi``.
+    """The reader's file: PDF/UA-1, every page cut to its TrimBox, images at ``target_ppi``.
 
-    Links, outline, named destinations and structure tags are left as they are.
-    ``metadata_date``, when given, becomes the file's dates in Info and XMP (with
-    ``text_stack``, the libraries and fonts it was laid out with). ``images_ready``: the
-    images were already resampled (``prepare_images``, per chunk).
+    WeasyPrint's tags, links, outline and named destinations are kept, and made what PDF/UA-1
+    asks: the XMP declares ``pdfuaid:part`` 1 (with its extension schema); marked content that
+    no structure element owns (the running heads and folios of margin boxes) becomes a
+    pagination artifact; every link annotation gets a /Contents description and sits in a
+    /Link structure element. ``metadata_date``, when given, becomes the file's dates in Info
+    and XMP (with ``text_stack``, the libraries and fonts it was laid out with).
+    ``images_ready``: the images were already resampled (``prepare_images``, per chunk).
     """
     with pikepdf.open(BytesIO(pdf)) as doc:
-        if metadata_date is not None:
-            digest = hashlib.sha256(pdf).digest()
-            _set_metadata(doc, metadata_date, digest, text_stack, pdfx=False)
+        digest = hashlib.sha256(pdf).digest()
+        _set_metadata(doc, metadata_date, digest, text_stack, pdfx=False, pdfua=True)
         if not images_ready:
             resample_images(doc, target_ppi, jpeg_quality, subsampling=2, cache=cache, rgb=True)
         for page in doc.pages:
             _trim_page(page)
+        tagging.declare_accessible(doc)
+        tagging.unowned_content_as_artifacts(doc)
+        tagging.describe_links(doc)
+        tagging.links_in_link_elements(doc)
         return _save(doc, pikepdf.ObjectStreamMode.generate)
 
 
@@ -326,9 +333,6 @@ def _trim_page(page: pikepdf.Page) -> None:
             del page.obj[key]
 
 
-# --- PDF/X ------------------------------------------------------------------------------------
-
-
 def _read_profile(path: Path, colour_space: bytes) -> bytes:
     """The ICC profile at ``path``, checked to describe ``colour_space`` (b"CMYK", b"RGB ")."""
     data = Path(path).read_bytes()
@@ -415,22 +419,31 @@ def _set_output_intent(doc: pikepdf.Pdf, icc: bytes, condition: str, info: str |
 
 
 def _set_metadata(
-    doc: pikepdf.Pdf, date: datetime, digest: bytes, stack: TextStack | None, *, pdfx: bool
+    doc: pikepdf.Pdf,
+    date: datetime | None,
+    digest: bytes,
+    stack: TextStack | None,
+    *,
+    pdfx: bool,
+    pdfua: bool = False,
 ) -> None:
-    """XMP and Info with the given dates, a content-hash id and the text stack; for the
-    printer's file also the PDF/X-4 identification, untrapped."""
-    if date.tzinfo is None:
+    """XMP and Info with the given dates (None: Info's dates left as they are, none in XMP), a
+    content-hash id and the text stack; for the printer's file also the PDF/X-4
+    identification, untrapped; ``pdfua``: the PDF/UA-1 identification."""
+    if date is not None and date.tzinfo is None:
         date = date.replace(tzinfo=UTC)
     info = doc.docinfo
     title = str(info.get("/Title", "")) or "Untitled"
     info.Title = title
-    info.CreationDate = info.ModDate = _pdf_date(date)
+    if date is not None:
+        info.CreationDate = info.ModDate = _pdf_date(date)
     if pdfx:
         info.Trapped = Name("/False")
         info.GTS_PDFXVersion = PDFX_VERSION
     keys = ("Author", "Subject", "Keywords", "Creator", "Producer")
     fields = {key: str(info[f"/{key}"]) for key in keys if f"/{key}" in info}
-    xmp = _xmp(title, fields, date, uuid.UUID(bytes=digest[:16], version=4), stack, pdfx)
+    doc_id = uuid.UUID(bytes=digest[:16], version=4)
+    xmp = _xmp(title, fields, date, doc_id, stack, pdfx, pdfua)
     doc.Root.Metadata = doc.make_stream(xmp, Type=Name.Metadata, Subtype=Name.XML)
 
 
@@ -439,17 +452,40 @@ def _pdf_date(date: datetime) -> str:
     return date.strftime("D:%Y%m%d%H%M%S") + f"{offset[:3]}'{offset[3:]}'"
 
 
+# PDF/UA-1 (ISO 14289-1, 5) identifies itself with a property outside the XMP standard
+# schemas, so the packet must describe it, as PDF/A's extension schemas do.
+PDFUA_NAMESPACE = "http://www.aiim.org/pdfua/ns/id/"
+PDFUA_EXTENSION = f"""
+  <rdf:Description rdf:about=""
+    xmlns:pdfaExtension="http://www.aiim.org/pdfa/ns/extension/"
+    xmlns:pdfaSchema="http://www.aiim.org/pdfa/ns/schema#"
+    xmlns:pdfaProperty="http://www.aiim.org/pdfa/ns/property#">
+   <pdfaExtension:schemas><rdf:Bag><rdf:li rdf:parseType="Resource">
+    <pdfaSchema:schema>PDF/UA Universal Accessibility Schema</pdfaSchema:schema>
+    <pdfaSchema:namespaceURI>{PDFUA_NAMESPACE}</pdfaSchema:namespaceURI>
+    <pdfaSchema:prefix>pdfuaid</pdfaSchema:prefix>
+    <pdfaSchema:property><rdf:Seq><rdf:li rdf:parseType="Resource">
+     <pdfaProperty:name>part</pdfaProperty:name>
+     <pdfaProperty:valueType>Integer</pdfaProperty:valueType>
+     <pdfaProperty:category>internal</pdfaProperty:category>
+     <pdfaProperty:description>Which part of ISO 14289 is followed</pdfaProperty:description>
+    </rdf:li></rdf:Seq></pdfaSchema:property>
+   </rdf:li></rdf:Bag></pdfaExtension:schemas>
+  </rdf:Description>"""
+
+
 def _xmp(
     title: str,
     info: dict[str, str],
-    date: datetime,
+    date: datetime | None,
     doc_id: uuid.UUID,
     stack: TextStack | None,
     pdfx: bool,
+    pdfua: bool = False,
 ) -> bytes:
     """An XMP packet with the document's properties and the text stack it was laid out with;
-    for PDF/X-4, the identification and the properties ISO 15930-7 asks for."""
-    stamp = date.isoformat(timespec="seconds")
+    for PDF/X-4, the identification and the properties ISO 15930-7 asks for; for PDF/UA-1,
+    its identification and the extension schema that describes it."""
     props = [
         "<dc:format>application/pdf</dc:format>",
         f'<dc:title><rdf:Alt><rdf:li xml:lang="x-default">{escape(title)}</rdf:li></rdf:Alt>'
@@ -471,10 +507,14 @@ def _xmp(
     ):
         if key in info:
             props.append(f"<{tag}>{escape(info[key])}</{tag}>")
+    if date is not None:
+        stamp = date.isoformat(timespec="seconds")
+        props += [
+            f"<xmp:CreateDate>{stamp}</xmp:CreateDate>",
+            f"<xmp:ModifyDate>{stamp}</xmp:ModifyDate>",
+            f"<xmp:MetadataDate>{stamp}</xmp:MetadataDate>",
+        ]
     props += [
-        f"<xmp:CreateDate>{stamp}</xmp:CreateDate>",
-        f"<xmp:ModifyDate>{stamp}</xmp:ModifyDate>",
-        f"<xmp:MetadataDate>{stamp}</xmp:MetadataDate>",
         f"<xmpMM:DocumentID>uuid:{doc_id}</xmpMM:DocumentID>",
         f"<xmpMM:InstanceID>uuid:{doc_id}</xmpMM:InstanceID>",
     ]
@@ -485,6 +525,8 @@ def _xmp(
             "<xmpMM:RenditionClass>default</xmpMM:RenditionClass>",
             f"<pdfxid:GTS_PDFXVersion>{PDFX_VERSION}</pdfxid:GTS_PDFXVersion>",
         ]
+    if pdfua:
+        props.append("<pdfuaid:part>1</pdfuaid:part>")
     if stack is not None:
         fonts = "".join(
             f"<rdf:li>{escape(name)} sha256:{digest}</rdf:li>"
@@ -496,6 +538,9 @@ def _xmp(
             f"<magbuilder:Fonts><rdf:Bag>{fonts}</rdf:Bag></magbuilder:Fonts>",
         ]
     body = "\n   ".join(props)
+    # Only the screen file declares (and describes) pdfuaid: the printer's packet is unchanged.
+    ua_namespace = f'\n    xmlns:pdfuaid="{PDFUA_NAMESPACE}"' if pdfua else ""
+    extension = PDFUA_EXTENSION if pdfua else ""
     packet = f"""<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
 <x:xmpmeta xmlns:x="adobe:ns:meta/">
  <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
@@ -505,9 +550,9 @@ def _xmp(
     xmlns:pdf="http://ns.adobe.com/pdf/1.3/"
     xmlns:xmpMM="http://ns.adobe.com/xap/1.0/mm/"
     xmlns:pdfxid="http://www.npes.org/pdfx/ns/id/"
-    xmlns:magbuilder="{XMP_NAMESPACE}">
+    xmlns:magbuilder="{XMP_NAMESPACE}"{ua_namespace}>
    {body}
-  </rdf:Description>
+  </rdf:Description>{extension}
  </rdf:RDF>
 </x:xmpmeta>
 <?xpacket end="w"?>"""
