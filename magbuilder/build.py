@@ -1,10 +1,11 @@
 """Build an issue: load and validate it, render every output, write them all or none.
 
 Outputs in ``<out>/<id>/``: ``magazine.pdf`` (printer's file, PDF/X-4), ``magazine-screen.pdf``
-(reader's file), ``newsletter.html``, ``newsletter.txt``, ``newsletter.eml``, ``images/`` and the
-build stamp. Everything is rendered in memory, written to a new folder beside the outputs,
-checked by preflight, and only then exchanged with the old folder in one step: a failed or
-interrupted build leaves the previous outputs intact, and nobody ever sees a mix of the two.
+(reader's file), ``magazine.epub`` (reflowable EPUB 3, its page list the print edition's),
+``newsletter.html``, ``newsletter.txt``, ``newsletter.eml``, ``images/`` and the build stamp.
+Everything is rendered in memory, written to a new folder beside the outputs, checked by
+preflight, and only then exchanged with the old folder in one step: a failed or interrupted
+build leaves the previous outputs intact, and nobody ever sees a mix of the two.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from .cache import prune
 from .errors import Level, OutputError, RenderError
 from .files import replace_folder
 from .paths import (
+    EPUB,
     NEWSLETTER_EML,
     NEWSLETTER_HTML,
     NEWSLETTER_TEXT,
@@ -197,11 +199,12 @@ def _make(
     stages: dict[str, float],
 ):  # noqa: ANN202 - (outputs, the laid-out base PDF, ChunkStats, warnings)
     """Every output in memory: the newsletter renders in a thread of this process while the
-    workers lay out the magazine; the screen file is finished in a worker meanwhile the print
-    file is finished here."""
+    workers lay out the magazine; the screen file and the EPUB are made in workers meanwhile
+    the print file is finished here."""
     from concurrent.futures import ThreadPoolExecutor
 
     from .render.email import render_newsletter
+    from .render.epub import render_epub
     from .render.fonts import undrawable_text
     from .render.mime import preview_message
 
@@ -215,6 +218,16 @@ def _make(
         mark = time.perf_counter()
         # Every font's character map, read by a worker while the PDFs are finished.
         undrawable = pool.submit(undrawable_text, layout, files, issue.root)
+        epub = None
+        if not options.preview:  # its page list comes from the laid-out magazine
+            epub = pool.submit(
+                render_epub,
+                issue,
+                layout,
+                laid_out["screen"],
+                modified=metadata_date(issue),
+                image_cache=cache / "epub-images",
+            )
         pdfs = _finish(issue, layout, laid_out, options, stack, pool)
         newsletter = email.result()
         stages["finish"] = time.perf_counter() - mark
@@ -230,6 +243,8 @@ def _make(
         NEWSLETTER_TEXT: text.encode("utf-8"),
         **{f"images/{name}": data for name, data in newsletter.images.items()},
     }
+    if epub is not None:
+        outputs[EPUB] = epub.result()
     if not options.preview:
         outputs[NEWSLETTER_EML] = preview_message(issue, newsletter).as_bytes()
     if options.keep_html:

@@ -25,7 +25,7 @@ from ..content import Issue, Review
 from ..errors import Finding, RenderError
 from ..paths import SCREEN_PDF
 from .env import Layout, make_env, render_template
-from .images import reason, strict_decoding
+from .images import content_bytes, reason, strict_decoding
 from .links import merge, merge_field, tracked, unsubscribe_link
 
 log = logging.getLogger(__name__)
@@ -226,11 +226,7 @@ def _email_copy(issue: Issue, review: Review, cache: Path | None) -> bytes:
     """The email copy of a review's hero image; a file that cannot be read or decoded is named."""
     src = review.image.src if review.image else ""
     where = f"content/{src}"
-    try:
-        source = (issue.content_dir / src).read_bytes()
-    except OSError as exc:
-        why = f"cannot read image: {exc.strerror or exc}"
-        raise RenderError(f"{where}: {why}", [Finding(where, None, why)]) from None
+    source = content_bytes(issue.content_dir, src)
     try:
         with strict_decoding():  # WeasyPrint lets Pillow accept truncated files
             return email_image(source, cache)

@@ -22,6 +22,8 @@ from xml.parsers import expat
 
 from PIL import Image, ImageFile
 
+from ..errors import Finding, RenderError
+
 # Formats Pillow decodes; anything else (SVG…) is left to WeasyPrint.
 RASTER_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".png", ".gif", ".webp", ".tif", ".tiff", ".bmp", ".jp2", ".avif"}
@@ -72,6 +74,17 @@ def _size(path: Path, mtime_ns: int, size: int, full: bool) -> tuple[int, int]:
             raise UnreadableImage(reason(exc)) from None
         except Exception as exc:  # Pillow's decoders raise many types for hostile files
             raise UnreadableImage(reason(exc)) from None
+
+
+def content_bytes(content_dir: Path, src: str) -> bytes:
+    """The bytes of image ``src`` under ``content/``; a file that cannot be read is a
+    RenderError naming it."""
+    where = f"content/{src}"
+    try:
+        return (content_dir / src).read_bytes()
+    except OSError as exc:
+        why = f"cannot read image: {exc.strerror or exc}"
+        raise RenderError(f"{where}: {why}", [Finding(where, None, why)]) from None
 
 
 def header_size(path: Path) -> tuple[int, int]:
