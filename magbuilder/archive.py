@@ -1,10 +1,12 @@
-"""The static archive site: an index of every issue, a page per issue, its PDFs and an Atom feed.
+"""The static archive site: an index of every issue, a page per issue and per review, the
+issue's PDFs and EPUB, and an Atom feed.
 
 ``build_archive`` builds whatever issue is missing or out of date, renders the site into a
 temporary folder beside ``out`` and swaps it into place only when everything succeeded, so a
 failure leaves the previous site intact. Links between pages are relative (the folder works from
-any path or from disk); only the feed uses absolute URLs, from ``site.archive_url``. Nothing
-depends on the clock: the same inputs give the same bytes.
+any path or from disk); only the feed, the canonical links and the Open Graph tags use absolute
+URLs, from ``site.archive_url``. Nothing depends on the clock: the same inputs give the same
+bytes. The article pages are ``archive_pages``'.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -22,11 +25,13 @@ from urllib.parse import urlsplit
 import pikepdf
 from PIL import Image, ImageOps
 
+from .archive_pages import Article, stage_articles
 from .build import build_issue
-from .content import Issue, Site
+from .cache import Cache
+from .content import Issue, Review, Site
 from .errors import Finding, InputError, MagbuilderError
 from .manifest import load_issue
-from .paths import NEWSLETTER_HTML, PRINT_PDF, SCREEN_PDF, shown
+from .paths import EPUB, NEWSLETTER_HTML, PRINT_PDF, SCREEN_PDF, shown
 from .render.email import email_image_name
 from .render.env import Layout, make_env, render_template
 
@@ -39,11 +44,13 @@ TEMPLATES = "archive"
 
 @dataclass(frozen=True)
 class Download:
-    """A file offered for download: its name in the issue folder, size in bytes and page count."""
+    """A file offered for download: its name in the issue folder, its media type, size in bytes
+    and page count (None for an EPUB, whose pages are the reader's)."""
 
     name: str
+    type: str
     size: int
-    pages: int
+    pages: int | None
 
 
 @dataclass(frozen=True)
@@ -54,12 +61,19 @@ class ArchivedIssue:
     build_dir: Path
     screen: Download
     print: Download
+    epub: Download | None  # only once the build writes one
     cover: str
     cover_size: tuple[int, int]
+    articles: tuple[Article, ...] = ()
 
     @property
     def id(self) -> str:
         return self.issue.id
+
+    @property
+    def downloads(self) -> list[Download]:
+        """What the issue offers to download, for reading first: screen PDF, EPUB, print file."""
+        return [d for d in (self.screen, self.epub, self.print) if d is not None]
 
 
 @dataclass(frozen=True)
@@ -158,7 +172,8 @@ def web_newsletter(html: str, site: Site, issue_id: str) -> str:
 
 
 def _stage_issue(issue: Issue, build_dir: Path, dest: Path) -> ArchivedIssue:
-    """Copy an issue's PDFs, email images and web newsletter into ``dest`` (``<site>/<id>/``)."""
+    """Copy an issue's PDFs, EPUB, email images and web newsletter into ``dest`` (``<site>/<id>/``),
+    and a folder per review with its web images."""
     src = build_dir / issue.id
     dest.mkdir(parents=True)
     screen_src = src / SCREEN_PDF
@@ -169,6 +184,8 @@ def _stage_issue(issue: Issue, build_dir: Path, dest: Path) -> ArchivedIssue:
         screen_src = src / PRINT_PDF
     shutil.copyfile(screen_src, dest / SCREEN_PDF)
     shutil.copyfile(src / PRINT_PDF, dest / PRINT_PDF)
+    if (src / EPUB).is_file():
+        shutil.copyfile(src / EPUB, dest / EPUB)
     site = issue.manifest.site
     html = (src / NEWSLETTER_HTML).read_text(encoding="utf-8")
     (dest / NEWSLETTER_HTML).write_text(web_newsletter(html, site, issue.id), encoding="utf-8")
@@ -184,15 +201,21 @@ def _stage_issue(issue: Issue, build_dir: Path, dest: Path) -> ArchivedIssue:
 
     def download(name: str) -> Download:
         path = dest / name
-        return Download(name=name, size=path.stat().st_size, pages=_page_count(path))
+        return Download(name, "application/pdf", path.stat().st_size, _page_count(path))
 
+    epub = dest / EPUB
+    web_images = Cache(build_dir / ".cache" / "web-images", ".jpg")
     return ArchivedIssue(
         issue=issue,
         build_dir=src,
         screen=download(SCREEN_PDF),
         print=download(PRINT_PDF),
+        epub=Download(EPUB, "application/epub+zip", epub.stat().st_size, None)
+        if epub.is_file()
+        else None,
         cover=COVER,
         cover_size=cover_size,
+        articles=tuple(stage_articles(issue, dest, web_images)),
     )
 
 
@@ -207,17 +230,46 @@ def _atom_date(issue: Issue) -> str:
     return f"{issue.manifest.date.isoformat()}T00:00:00Z"
 
 
-def _atom_id(issue: Issue) -> str:
-    """A tag URI (RFC 4151) from the archive's host, the issue date and id: stable across builds."""
+def _atom_id(issue: Issue, review: Review | None = None) -> str:
+    """A tag URI (RFC 4151) from the archive's host, the issue date and id (and the review's slug
+    for a review's entry): stable across builds."""
     site = issue.manifest.site
     host = urlsplit(site.archive_base).hostname
-    return f"tag:{host},{issue.manifest.date.isoformat()}:issue/{issue.id}"
+    tag = f"tag:{host},{issue.manifest.date.isoformat()}:issue/{issue.id}"
+    return f"{tag}/{review.slug}" if review else tag
+
+
+def _review_date(issue: Issue, review: Review) -> str:
+    """When a review's entry last changed: the day it appeared in the issue (or later)."""
+    return f"{max(issue.manifest.date, review.published).isoformat()}T00:00:00Z"
+
+
+_FONT_URL = re.compile(r"""url\(["']?fonts/([^"')/]+)["']?\)""")
+
+
+def _copy_fonts(css: str, layout: Layout, dest: Path) -> None:
+    """The layout's fonts the stylesheet names as ``url(fonts/…)``, with their licences, into
+    ``dest/fonts/``: the fallback faces for scripts the readers' default fonts may lack."""
+    names = sorted(set(_FONT_URL.findall(css)))
+    if not names:
+        return
+    (dest / "fonts").mkdir()
+    for name in names:
+        font = layout.find(f"assets/fonts/{name}")
+        if font is None:
+            raise MagbuilderError(f"{TEMPLATES}/archive.css names fonts/{name}: no such font")
+        shutil.copyfile(font, dest / "fonts" / name)
+        # The SIL OFL goes with the font: EBGaramond-COPYRIGHT.txt for EBGaramond12-Regular.otf.
+        for licence in sorted(font.parent.glob("*-COPYRIGHT.txt")):
+            if name.startswith(licence.name.removesuffix("-COPYRIGHT.txt")):
+                shutil.copyfile(licence, dest / "fonts" / licence.name)
 
 
 def render_site(entries: list[ArchivedIssue], dest: Path) -> None:
-    """Render the index, one page per issue, the feed and the stylesheet into ``dest``.
+    """Render the index, a page per issue and per review, the feed and the stylesheet into
+    ``dest``.
 
-    Each issue's page is rendered with its manifest's layout (its templates and tokens); the
+    Each issue's pages are rendered with its manifest's layout (its templates and tokens); the
     index, the feed and the stylesheet with the newest issue's.
     """
     layouts = {
@@ -236,24 +288,42 @@ def render_site(entries: list[ArchivedIssue], dest: Path) -> None:
         )
     }
     for i, entry in enumerate(entries):
+        issue_env, issue_lang = envs[entry.issue.manifest.layout], entry.issue.manifest.lang
         pages[f"{entry.id}/index.html"] = render_template(
-            envs[entry.issue.manifest.layout],
+            issue_env,
             f"{TEMPLATES}/issue.html.j2",
             prefix="../",
-            lang=entry.issue.manifest.lang,
+            lang=issue_lang,
             entry=entry,
             newer=entries[i - 1] if i > 0 else None,
             older=entries[i + 1] if i + 1 < len(entries) else None,
             **common,
         )
+        articles = entry.articles
+        for n, article in enumerate(articles):
+            pages[f"{entry.id}/{article.slug}/index.html"] = render_template(
+                issue_env,
+                f"{TEMPLATES}/article.html.j2",
+                prefix="../../",
+                lang=issue_lang,
+                entry=entry,
+                article=article,
+                previous=articles[n - 1] if n > 0 else None,
+                next=articles[n + 1] if n + 1 < len(articles) else None,
+                **common,
+            )
+    # The feed: every issue, and each review of the newest one.
+    latest = entries[0].issue
+    reviews = [(a, _review_date(latest, a.review)) for a in entries[0].articles]
     pages["feed.atom"] = render_template(
         env,
         f"{TEMPLATES}/feed.atom.j2",
         lang=lang,
         base=site.archive_base,
-        updated=_atom_date(entries[0].issue),
+        updated=max([_atom_date(latest), *(date for _, date in reviews)]),
         atom_date=_atom_date,
         atom_id=_atom_id,
+        reviews=reviews,
         **common,
     )
     for name, text in pages.items():
@@ -263,6 +333,7 @@ def render_site(entries: list[ArchivedIssue], dest: Path) -> None:
         names = ", ".join(folder.name for folder in layout.chain)
         raise MagbuilderError(f"no {TEMPLATES}/archive.css in layouts {names}")
     shutil.copyfile(css, dest / "archive.css")
+    _copy_fonts(css.read_text(encoding="utf-8"), layout, dest)
 
 
 def _swap_into_place(staged: Path, out: Path) -> None:

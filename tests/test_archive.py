@@ -6,23 +6,27 @@ from the URL formats docs/ documents, written out here: never from the code unde
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import os
 import re
+import shutil
 import threading
 import urllib.request
 from collections.abc import Iterator
+from html.parser import HTMLParser
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urldefrag, urlsplit
+from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 import feedparser
 import pytest
 import yaml
+from PIL import Image
 from playwright.sync_api import Browser, Page
 
-from magbuilder.archive import ArchiveResult, build_archive
+from magbuilder.archive import ArchiveResult, _stage_issue, build_archive, render_site
 from magbuilder.build import BuildResult
 from magbuilder.errors import InputError
 
@@ -41,6 +45,10 @@ ISSUE_URL = "https://longtake.example/issues/{id}/"
 PDF_URL = "https://longtake.example/issues/{id}/magazine-screen.pdf"
 IMAGES_URL = "https://longtake.example/issues/{id}/images/"
 REVIEW_URL = "https://longtake.example/reviews/{slug}/"
+ARTICLE_URL = "https://longtake.example/issues/{id}/{slug}/"  # a review's page in the archive
+ARABIC = "bayt-al-zaytoun"  # the December sample's review in Arabic
+DOWNLOADS = {"magazine-screen.pdf": "application/pdf", "magazine.pdf": "application/pdf"}
+EPUB = ("magazine.epub", "application/epub+zip")  # offered once the build writes one
 
 # The repository's manifests, by id, newest first, read with plain YAML rather than the loader.
 MANIFESTS: dict[str, dict[str, Any]] = {
@@ -57,17 +65,26 @@ def slugs(manifest: dict[str, Any]) -> list[str]:
     return [slug for section in manifest["sections"] for slug in section["reviews"]]
 
 
+def front_matter(slug: str) -> dict[str, Any]:
+    """A review's front matter, read with plain YAML."""
+    text = (REPO / "content" / "reviews" / f"{slug}.md").read_text("utf-8")
+    return yaml.safe_load(text.split("---\n", 2)[1])
+
+
 def review_title(slug: str) -> str:
     """A review's title from its file's front matter."""
-    text = (REPO / "content" / "reviews" / f"{slug}.md").read_text("utf-8")
-    return yaml.safe_load(text.split("---\n", 2)[1])["title"]
+    return front_matter(slug)["title"]
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory, sample_build: BuildResult) -> ArchiveResult:
-    """The archive of the repository's issues, built once; 2026-12 reuses the session's build."""
+    """The archive of the repository's issues, built once per module; 2026-12 reuses the
+    session's build. The November sample is built into the same (under xdist, shared) folder:
+    one module at a time."""
     out = tmp_path_factory.mktemp("www") / MOUNT.strip("/") / "site"
-    return build_archive(REPO, out, sample_build.out_dir.parent)
+    with open(f"{sample_build.out_dir.parent}.archive.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return build_archive(REPO, out, sample_build.out_dir.parent)
 
 
 class QuietHandler(SimpleHTTPRequestHandler):
@@ -110,6 +127,13 @@ LINKS_JS = """() => [
 ]"""
 
 
+def offered(issue_dir: Path) -> dict[str, str]:
+    """The files an issue's pages must offer, with their media types: both PDFs, and the EPUB
+    when the build made one."""
+    epub = {EPUB[0]: EPUB[1]} if (issue_dir / EPUB[0]).is_file() else {}
+    return {**DOWNLOADS, **epub}
+
+
 def fetch(url: str, method: str = "GET") -> tuple[int, str, bytes]:
     request = urllib.request.Request(url, method=method)
     with urllib.request.urlopen(request, timeout=10) as reply:  # noqa: S310 - our own server
@@ -140,22 +164,34 @@ def test_index_lists_every_issue_newest_first(browser, server, site):
 
 
 def test_every_link_and_download_resolves(browser, server, site):
-    """Crawl every page of the site: each relative link answers 200, PDFs as application/pdf."""
+    """Crawl every page of the site: each relative link answers 200, PDFs as application/pdf.
+
+    The article pages, all alike, are read as HTML without the browser (it takes a second a page);
+    test_pages_fit_the_screen_and_have_landmarks opens two of them in it."""
     to_visit, seen_pages, checked = [server + "index.html"], set(), set()
-    downloads: list[str] = []
+    downloads: dict[str, list[str]] = {}  # page → the files it offers to download
     outside: dict[str, list[str]] = {}  # page → its links that leave the archive
     while to_visit:
         url = to_visit.pop()
         if url in seen_pages:
             continue
         seen_pages.add(url)
-        page, failed = visit(browser, url, 1024)
-        try:
-            links = page.evaluate(LINKS_JS)
-            downloads += page.eval_on_selector_all("a[download]", "as => as.map(a => a.href)")
-        finally:
-            page.close()
-        assert failed == [], f"{url}: {failed}"
+        if re.fullmatch(r"[^/]+/[^/]+/index\.html", url.removeprefix(server)):  # an article
+            doc = Doc()
+            doc.feed(fetch(url)[2].decode("utf-8"))
+            refs = [a.get("href") or a.get("src") for t, a in doc.elements if t != "meta"]
+            links = [urljoin(url, ref) for ref in refs if ref]
+            downloads[url] = [urljoin(url, a["href"]) for a in doc.all("a") if "download" in a]
+        else:
+            page, failed = visit(browser, url, 1024)
+            try:
+                links = page.evaluate(LINKS_JS)
+                downloads[url] = page.eval_on_selector_all(
+                    "a[download]", "as => as.map(a => a.href)"
+                )
+            finally:
+                page.close()
+            assert failed == [], f"{url}: {failed}"
         for link in links:
             link = urldefrag(link).url
             if not link.startswith(server):
@@ -171,21 +207,24 @@ def test_every_link_and_download_resolves(browser, server, site):
             path = urlsplit(link).path
             if path.endswith(".pdf"):
                 assert kind == "application/pdf" and body.startswith(b"%PDF-"), link
+            elif path.endswith(".epub"):
+                assert body.startswith(b"PK") and b"application/epub+zip" in body[:100], link
             elif path.endswith(".html"):
                 to_visit.append(link)
-    issue_pages = {server + f"{issue_id}/index.html" for issue_id in MANIFESTS}
-    assert issue_pages <= seen_pages
-    for issue_id, manifest in MANIFESTS.items():  # each issue offers the screen and print PDF
-        assert server + f"{issue_id}/magazine-screen.pdf" in downloads
-        assert server + f"{issue_id}/magazine.pdf" in downloads
-        # ... and its contents link to the full reviews on the site.
-        reviews = [REVIEW_URL.format(slug=slug) for slug in slugs(manifest)]
-        assert set(reviews) <= set(outside[server + f"{issue_id}/index.html"])
+    for issue_id, manifest in MANIFESTS.items():
+        issue_page = server + f"{issue_id}/index.html"
+        articles = [server + f"{issue_id}/{slug}/index.html" for slug in slugs(manifest)]
+        assert {issue_page, *articles} <= seen_pages  # every review's page is linked
+        # The issue page and every article page offer the issue's files.
+        files = offered(site.out / issue_id)
+        for url in [issue_page, *articles]:
+            assert {server + f"{issue_id}/{name}" for name in files} <= set(downloads[url]), url
 
 
 @pytest.mark.parametrize("width", [375, 1024])
 def test_pages_fit_the_screen_and_have_landmarks(browser, server, site, width):
-    for url in [server + "index.html", *(server + f"{i}/index.html" for i in MANIFESTS)]:
+    pages = ["index.html", *(f"{i}/index.html" for i in MANIFESTS), f"2026-12/{ARABIC}/index.html"]
+    for url in [server + page for page in pages]:
         page, failed = visit(browser, url, width)
         try:
             scroll, client = page.evaluate(
@@ -193,8 +232,8 @@ def test_pages_fit_the_screen_and_have_landmarks(browser, server, site, width):
             )
             assert scroll <= client, f"{url}: horizontal scroll at {width}px ({scroll} > {client})"
             assert page.evaluate("document.documentElement.lang") == "en"
-            for landmark in ("header", "main", "footer"):
-                assert page.locator(landmark).count() == 1, f"{url}: one <{landmark}>"
+            for landmark in ("banner", "main", "contentinfo"):  # an article's <header> is none
+                assert page.get_by_role(landmark).count() == 1, f"{url}: one {landmark}"
             assert page.locator("h1").count() == 1
             skip = page.locator("a.skip")
             assert skip.get_attribute("href") == "#main" and page.locator("#main").count() == 1
@@ -224,14 +263,24 @@ def test_site_works_opened_from_disk(browser, site):
         assert path.is_relative_to(site.out)
 
 
-def test_feed_parses_with_one_entry_per_issue(site):
+def test_feed_parses_with_an_entry_per_issue_and_per_newest_review(site):
     feed = feedparser.parse(str(site.out / "feed.atom"))
     assert not feed.bozo, feed.get("bozo_exception")
-    assert len(feed.entries) == len(MANIFESTS)
+    newest_id, newest = next(iter(MANIFESTS.items()))
+    assert len(feed.entries) == len(MANIFESTS) + len(slugs(newest))
     ids = [entry.id for entry in feed.entries]
     assert len(set(ids)) == len(ids) and all(i.startswith("tag:") for i in ids)
     assert ISSUE_URL.format(id="2026-12") == "https://longtake.example/issues/2026-12/"
-    for entry, (issue_id, manifest) in zip(feed.entries, MANIFESTS.items(), strict=True):
+    issues, reviews = feed.entries[: len(MANIFESTS)], feed.entries[len(MANIFESTS) :]
+    for entry, slug in zip(reviews, slugs(newest), strict=True):  # the newest issue's reviews
+        front = front_matter(slug)
+        assert entry.link == ARTICLE_URL.format(id=newest_id, slug=slug)
+        assert entry.title == front["title"]
+        assert entry.author == front["author"]
+        assert entry.summary == front["standfirst"]
+        assert entry.published.startswith(front["published"].isoformat())
+        assert entry.updated >= entry.published
+    for entry, (issue_id, manifest) in zip(issues, MANIFESTS.items(), strict=True):
         assert entry.link == ISSUE_URL.format(id=issue_id)
         [enclosure] = entry.enclosures
         assert enclosure.href == PDF_URL.format(id=issue_id)
@@ -305,3 +354,197 @@ def test_stale_issues_are_rebuilt_and_a_failure_keeps_the_old_site(tmp_project):
     assert re.search(r"issues/t-1\.yaml:\d+: .*unknown review 'missing'", failure.value.report())
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     assert [p.name for p in build.iterdir() if p.name.startswith(".site.")] == []  # no leftovers
+
+
+# ---- the article pages: read as files, without a browser -----------------------------------------
+class Doc(HTMLParser):
+    """A page's elements with their attributes, its ids, and the text of its h1s."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.elements: list[tuple[str, dict[str, str]]] = []
+        self.ids: set[str] = set()
+        self.h1: list[str] = []
+        self._in_h1 = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {k: v or "" for k, v in attrs}
+        self.elements.append((tag, values))
+        self.ids.update(v for k, v in values.items() if k in ("id", "name") and tag != "meta")
+        if tag == "h1":
+            self.h1.append("")
+            self._in_h1 = True
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_h1 = self._in_h1 and tag != "h1"
+
+    def handle_data(self, data: str) -> None:
+        if self._in_h1:
+            self.h1[-1] += data
+
+    def all(self, tag: str, **wanted: str) -> list[dict[str, str]]:
+        """The attributes of every ``tag`` whose attributes include ``wanted``."""
+        wanted = {k.replace("_", "-"): v for k, v in wanted.items()}
+        return [a for t, a in self.elements if t == tag and wanted.items() <= a.items()]
+
+    def meta(self, prop: str) -> list[str]:
+        return [a["content"] for a in self.all("meta", property=prop)]
+
+
+@functools.cache
+def parse(path: Path) -> Doc:
+    doc = Doc()
+    doc.feed(path.read_text("utf-8"))
+    doc.close()
+    return doc
+
+
+def article(site: ArchiveResult, issue_id: str, slug: str) -> Path:
+    return site.out / issue_id / slug / "index.html"
+
+
+def test_every_review_has_its_own_page(site):
+    for issue_id, manifest in MANIFESTS.items():
+        for slug in slugs(manifest):
+            front, page = front_matter(slug), article(site, issue_id, slug)
+            assert page.is_file(), f"no page for {issue_id}/{slug}"
+            doc = parse(page)
+            assert doc.h1 == [front["title"]], page  # one h1: the review's title
+            assert doc.all("html", lang=manifest["lang"])  # the frame in the issue's language
+            lang = front.get("lang", manifest["lang"])
+            [body] = doc.all("article", lang=lang)  # the review in its own
+            assert body["dir"] == ("rtl" if lang == "ar" else "ltr")
+            hero = front["image"]
+            [img] = doc.all("img", alt=hero["alt"])
+            text = page.read_text("utf-8")
+            for words in (front["standfirst"], front["author"], hero["caption"], hero["credit"]):
+                assert words in text
+            assert front["author_bio"] in text
+            # Every image is a web copy beside the page, its size written on the page.
+            images = doc.all("img")
+            assert len(images) == 1 + text.count('class="inline"')
+            for img in images:
+                with Image.open(page.parent / img["src"]) as picture:
+                    assert picture.format == "JPEG" and picture.width <= 1200
+                    assert (img["width"], img["height"]) == tuple(map(str, picture.size))
+    arabic = article(site, "2026-12", ARABIC).read_text("utf-8")
+    assert '<article class="article" lang="ar" dir="rtl">' in arabic
+    assert '<aside class="pullquote">' in arabic  # the body, rendered by the Markdown renderer
+
+
+def test_article_pages_go_in_reading_order_and_back_to_their_issue(site):
+    for issue_id, manifest in MANIFESTS.items():
+        order = slugs(manifest)
+        issue = parse(site.out / issue_id / "index.html")
+        linked = [a["href"] for a in issue.all("a") if a["href"].endswith("/index.html")]
+        assert [h for h in linked if h.split("/")[0] in order] == [f"{s}/index.html" for s in order]
+        for n, slug in enumerate(order):
+            doc = parse(article(site, issue_id, slug))
+            for rel, other in (("prev", order[n - 1] if n else None),
+                               ("next", order[n + 1] if n + 1 < len(order) else None)):  # fmt: skip
+                hrefs = {a["href"] for a in doc.all("a", rel=rel)}
+                assert hrefs == ({f"../{other}/index.html"} if other else set()), (slug, rel)
+                assert {a["href"] for a in doc.all("link", rel=rel)} == hrefs
+            assert doc.all("a", href="../index.html#contents")  # back to the issue
+            assert doc.all("link", rel="alternate", type="text/html", href="../index.html")
+
+
+def test_issue_and_article_pages_offer_every_download(site):
+    for issue_id, manifest in MANIFESTS.items():
+        files = offered(site.out / issue_id)
+        pages = [("", site.out / issue_id / "index.html")]
+        pages += [("../", article(site, issue_id, slug)) for slug in slugs(manifest)]
+        for up, page in pages:
+            doc = parse(page)
+            for name, kind in files.items():
+                assert doc.all("a", href=up + name, type=kind, download=""), (page, name)
+                assert doc.all("link", rel="alternate", type=kind, href=up + name), (page, name)
+            offers = {a["href"] for a in doc.all("a") if "download" in a}
+            assert offers == {up + name for name in files}, page
+
+
+def test_the_epub_is_offered_once_the_build_makes_one(site, tmp_path):
+    """Before the build writes magazine.epub, no page names it; once it does, every page does."""
+    entry = site.issues[0]
+    assert entry.id == "2026-12"
+    if entry.epub is None:
+        assert "magazine.epub" not in (site.out / "2026-12" / "index.html").read_text("utf-8")
+    build = tmp_path / "build"
+    shutil.copytree(entry.build_dir, build / entry.id, ignore=shutil.ignore_patterns("snap*"))
+    (build / entry.id / EPUB[0]).write_bytes(b"PK\x03\x04mimetypeapplication/epub+zip")
+    out = tmp_path / "site"
+    out.mkdir()
+    staged = _stage_issue(entry.issue, build, out / entry.id)
+    assert staged.epub is not None and (out / entry.id / EPUB[0]).is_file()
+    render_site([staged], out)
+    for page in [out / entry.id / "index.html", *(out / entry.id).glob("*/index.html")]:
+        up = "" if page.parent.name == entry.id else "../"
+        doc = parse(page)
+        assert doc.all("a", href=up + EPUB[0], type=EPUB[1], download=""), page
+        assert doc.all("link", rel="alternate", type=EPUB[1], href=up + EPUB[0]), page
+
+
+def test_open_graph_tags_and_canonical_links_are_absolute(site):
+    for issue_id, manifest in MANIFESTS.items():
+        for slug in slugs(manifest):
+            front, page = front_matter(slug), article(site, issue_id, slug)
+            doc = parse(page)
+            url = ARTICLE_URL.format(id=issue_id, slug=slug)
+            assert [a["href"] for a in doc.all("link", rel="canonical")] == [url]
+            assert doc.meta("og:url") == [url] and doc.meta("og:type") == ["article"]
+            assert doc.meta("og:title") == [front["title"]]
+            assert doc.meta("og:description") == [front["standfirst"]]
+            assert doc.meta("article:author") == [front["author"]]
+            assert doc.meta("article:published_time") == [front["published"].isoformat()]
+            [image] = doc.meta("og:image")
+            assert image.startswith(url), image  # the hero's web copy, beside the page
+            assert (site.out / image.removeprefix(ARCHIVE_URL)).is_file()
+        issue = parse(site.out / issue_id / "index.html")
+        assert [a["href"] for a in issue.all("link", rel="canonical")] == [
+            ISSUE_URL.format(id=issue_id)
+        ]
+
+
+_CSS_URL = re.compile(r"""url\(\s*["']?([^"')]+)""")
+
+
+def test_no_link_in_the_whole_site_is_broken(site):
+    """Every href and src of every page, every url() of the stylesheet and every absolute URL
+    into the archive (canonical, Open Graph, the newsletter's) names a file the site has; a
+    fragment names an id on its page."""
+    root = site.out.resolve()
+    pages = sorted(root.rglob("*.html"))
+    assert len(pages) == 1 + sum(1 + 1 + len(slugs(m)) for m in MANIFESTS.values())  # +newsletter
+    broken: list[str] = []
+
+    def check(source: Path, url: str) -> None:
+        if url.startswith("mailto:"):
+            return
+        if url.startswith(ARCHIVE_URL):  # an absolute link into the archive
+            target = root / unquote(urlsplit(url).path).removeprefix(urlsplit(ARCHIVE_URL).path)
+        elif urlsplit(url).scheme:
+            if not url.startswith("https://longtake.example/"):
+                broken.append(f"{source}: leaves the magazine: {url}")
+            return
+        else:
+            target = source.parent / unquote(urlsplit(url).path)
+        target = target.resolve()
+        if target.is_dir():
+            target = target / "index.html"
+        fragment = urlsplit(url).fragment
+        if not target.is_relative_to(root) or not target.is_file():
+            broken.append(f"{source.relative_to(root)}: {url}")
+        elif fragment and fragment not in parse(target).ids:
+            broken.append(f"{source.relative_to(root)}: {url}: no id '{fragment}'")
+
+    for page in pages:
+        for tag, attrs in parse(page).elements:
+            for name in ("href", "src"):
+                if attrs.get(name):
+                    check(page, attrs[name])
+            if tag == "meta" and attrs.get("content", "").startswith(ARCHIVE_URL):
+                check(page, attrs["content"])
+    css = root / "archive.css"
+    for url in _CSS_URL.findall(css.read_text("utf-8")):
+        check(css, url)
+    assert broken == []
