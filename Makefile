@@ -84,7 +84,9 @@ node_modules/.installed: package.json .puppeteerrc.cjs
 
 # Debian packages: Pango for WeasyPrint, poppler-utils (pdftoppm) for page renders,
 # Chromium for rendering the email and the archive in tests, Node.js for the MJML validator and
-# Ace, Java for EPUBCheck, openssl for the TLS tests' certificates. No fonts: builds use the layout's fonts only.
+# Ace, Java for EPUBCheck, Dovecot for the bounce import's IMAP tests (started by the tests on
+# a free loopback port; the system-wide service is not needed), openssl for the TLS tests'
+# certificates. No fonts: builds use the layout's fonts only.
 # Installed only when missing.
 system:
 	@missing=""; \
@@ -93,6 +95,7 @@ system:
 	command -v openssl >/dev/null || missing="$$missing openssl"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v java >/dev/null || missing="$$missing default-jre-headless"; \
+	{ command -v dovecot || [ -x /usr/sbin/dovecot ]; } >/dev/null || missing="$$missing dovecot-imapd"; \
 	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -405,6 +406,104 @@ def send(
     click.echo(format_result(result))
     if result.exit_code:  # stopped, still failing or in doubt: exit 130 or 1 with the hint
         raise SendIncomplete(resume_hint(result) or "not everything was sent", result.exit_code)
+
+
+@cli.group()
+@click.option(
+    "--project",
+    metavar="DIR",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The project folder [default: the nearest folder up holding magbuilder.yaml].",
+)
+@click.pass_context
+def subscribers(ctx: click.Context, project: Path | None) -> None:
+    """The suppression list: who is never sent to again (subscribers/suppression.sqlite3)."""
+    from .paths import CONFIG_NAME, find_root
+
+    ctx.obj["root"] = project or find_root(Path.cwd() / CONFIG_NAME)
+
+
+@subscribers.command("status")
+@click.argument(
+    "csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="LIST.csv"
+)
+@click.option("--verbose", "-v", is_flag=True, help="Name every suppressed address and why.")
+@click.pass_context
+def subscribers_status(ctx: click.Context, csv_file: Path, verbose: bool) -> None:
+    """How many on LIST.csv would be sent, how many are suppressed (and why), how many skipped."""
+    from .deliver.campaign import suppressed_summary
+    from .deliver.subscribers import read_subscribers, report_findings
+    from .deliver.suppression import SuppressionList
+
+    listed = read_subscribers(csv_file, shown=str(csv_file))
+    report_findings(listed)
+    found = SuppressionList.for_project(ctx.obj["root"]).lookup([s.key for s in listed.subscribers])
+    counts = Counter(entry.reason for entry in found.values())
+    click.echo(f"{csv_file}: {len(listed.subscribers) + listed.duplicates + listed.skipped} rows")
+    click.echo(f"  would be sent  {len(listed.subscribers) - len(found)}")
+    click.echo(
+        f"  suppressed     {len(found)}"
+        + (f" ({suppressed_summary(counts).split(': ', 1)[1]})" if found else "")
+    )
+    click.echo(f"  skipped        {listed.skipped} invalid, {listed.duplicates} duplicate")
+    if verbose:
+        for subscriber in listed.subscribers:
+            if entry := found.get(subscriber.key):
+                click.echo(
+                    f"{csv_file}:{subscriber.line}: {subscriber.email}: {entry.describe()}"
+                    + (f" ({entry.detail})" if entry.detail else "")
+                )
+
+
+@subscribers.command("import-unsubscribes")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def subscribers_import(ctx: click.Context, file: Path) -> None:
+    """Add the addresses in FILE to the suppression list as unsubscribed.
+
+    FILE is a CSV with an 'email' column (and optionally 'date', ISO 8601), or a JSON list of
+    addresses or of objects with 'email' (and optionally 'date'). Bad rows are reported as
+    path:line and skipped; the exit code is then 1.
+    """
+    from .deliver.suppression import SuppressionList, import_unsubscribes
+    from .errors import InputError
+
+    result = import_unsubscribes(file, SuppressionList.for_project(ctx.obj["root"]), str(file))
+    for finding in result.findings:
+        log.warning("%s", finding)
+    bad = len(result.findings)
+    click.echo(
+        f"{file}: {result.added} unsubscribed, {result.already} already suppressed"
+        + (f", {bad} row{'s' * (bad != 1)} skipped (see above)" if bad else "")
+    )
+    if bad:
+        raise InputError(f"{file}: {bad} bad row{'s' * (bad != 1)} skipped")
+
+
+@subscribers.command("suppressed")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV (address,reason,date,campaign,detail).")
+@click.pass_context
+def subscribers_suppressed(ctx: click.Context, as_csv: bool) -> None:
+    """List every suppressed address: reason, date, campaign and detail."""
+    import csv
+
+    from .deliver.suppression import SuppressionList
+
+    entries = SuppressionList.for_project(ctx.obj["root"]).all()
+    if as_csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["address", "reason", "date", "campaign", "detail"])
+        for e in entries:
+            writer.writerow([e.address, e.reason, e.date.isoformat(), e.campaign or "", e.detail])
+        return
+    for e in entries:
+        click.echo(f"{e.address}  {e.describe()}" + (f"  ({e.detail})" if e.detail else ""))
+    click.echo(f"{len(entries)} suppressed", err=True)
+
+
+from .deliver.bounces_cli import bounces  # noqa: E402 - its own module, see bounces_cli
+
+cli.add_command(bounces)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,7 @@ Front matter and manifests are validated into these models once, at the edge (``
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 from pathlib import Path
 from typing import Annotated, Literal
@@ -151,6 +152,37 @@ class NewsletterSpec(Model):
 
 
 HTTPS_URL = r"^https://[^\s/]+(/\S*)?$"
+DNS_NAME = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*$")
+
+
+def _dns_name(value: str) -> str:
+    """A DKIM selector or domain: dot-separated labels of letters, digits and inner hyphens."""
+    if not DNS_NAME.match(value) or len(value) > 253:
+        raise PydanticCustomError(
+            "dns_name",
+            "is not a DNS name: use letters, digits, '-' and '.', e.g. 'mb2026' or "
+            "'longtake.example'",
+        )
+    return value.lower()
+
+
+DnsName = Annotated[str, AfterValidator(_dns_name)]
+
+
+class DkimSettings(Model):
+    """DKIM signing of every sent newsletter message (``site.dkim``; docs/sending.md, DKIM).
+
+    The key is read when ``send`` starts, not here: a build never needs it, so a machine that
+    only builds (CI) does not have to hold the secret.
+    """
+
+    selector: DnsName = Field(description="the key's DNS name: <selector>._domainkey.<domain>")
+    domain: DnsName | None = Field(
+        None, description="the signing domain (d=); default: the domain of site.from_email"
+    )
+    key_file: str = Field(
+        min_length=1, description="the PEM RSA private key, relative to the project folder"
+    )
 
 
 class Site(Model):
@@ -175,6 +207,9 @@ class Site(Model):
         description="one-click unsubscribe endpoint; '{token}' is filled in",
     )
     unsubscribe_mailto: OneLine | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+$")
+    dkim: DkimSettings | None = Field(
+        None, description="sign every sent message with DKIM (domain, selector, key_file)"
+    )
     utm: dict[str, str] = Field(
         default_factory=lambda: {
             "utm_source": "newsletter",
@@ -207,6 +242,30 @@ class Site(Model):
     def domain(self) -> str:
         """The sender's domain (for Message-ID and List-Id)."""
         return self.from_email.rsplit("@", 1)[-1].strip(" >")
+
+    @property
+    def dkim_domain(self) -> str | None:
+        """The DKIM signing domain (d=): ``dkim.domain``, else the sender's; None unsigned."""
+        if self.dkim is None:
+            return None
+        return self.dkim.domain or self.domain.lower()
+
+    @model_validator(mode="after")
+    def _dkim_aligned(self) -> Site:
+        # DMARC passes on DKIM only when d= is the From: domain or a parent of it ("relaxed
+        # alignment"); a signature for another domain verifies yet protects nothing.
+        if self.dkim is None or self.dkim.domain is None:
+            return self
+        sender = self.domain.lower()
+        if sender == self.dkim.domain or sender.endswith("." + self.dkim.domain):
+            return self
+        raise PydanticCustomError(
+            "dkim_domain",
+            f"domain '{self.dkim.domain}' is not the sender's domain '{sender}' (site.from_email) "
+            "nor a parent of it, so DMARC would not count the signature: sign for "
+            f"'{sender}' (or leave domain out, which means the same)",
+            {"at": "dkim"},
+        )
 
 
 PAGE_SIZES_MM = {

@@ -323,10 +323,42 @@ def _read_selected(
     return loaded
 
 
+_SITE_LOC = re.compile(r"(unknown key '|missing required key ')?site((?:\.[^.\[\]:' ]+|\[\d+\])+)")
+
+
 def _relocate(finding: Finding, owners: dict[str, Positions], root: Path) -> Finding:
-    """Point a finding about ``site.<key>`` at magbuilder.yaml when that file supplied the key."""
-    for key, positions in owners.items():
-        if finding.message.startswith((f"site.{key}:", f"unknown key 'site.{key}'")):
-            line = positions.line(("site", key))
-            return Finding(shown(root / CONFIG_NAME, root), line, finding.message, finding.level)
-    return finding
+    """Point a finding about ``site.<key>`` (or a key inside it, ``site.dkim.selector``) at
+    magbuilder.yaml, at that key's line, when that file supplied the key."""
+    match = _SITE_LOC.match(finding.message)
+    if not match:
+        return finding
+    loc: list[str | int] = [
+        int(index) if index else name
+        for name, index in re.findall(r"\.([^.\[\]]+)|\[(\d+)\]", match[2])
+    ]
+    positions = owners.get(str(loc[0]))
+    if positions is None:
+        return finding
+    if match[1] == "missing required key '":
+        line = positions.key_line(("site", *loc[:-1]))
+    else:
+        line = positions.key_line(("site", *loc))
+    return Finding(shown(root / CONFIG_NAME, root), line, finding.message, finding.level)
+
+
+def site_setting_place(issue: Issue, *loc: str | int) -> tuple[str, int | None]:
+    """Where the issue's ``site.<loc>`` setting is written, as findings name it: the manifest's
+    line when its own ``site:`` has the key (the manifest's keys win), else magbuilder.yaml's.
+
+    For problems only found after loading (a DKIM key file that does not exist, say).
+    """
+    root, path = issue.root, issue.manifest_path
+    for candidate in (path, root / CONFIG_NAME):
+        try:
+            data, positions = _read_yaml(candidate, root)
+        except InputError:
+            continue
+        site = data.get("site") if isinstance(data, dict) else None
+        if isinstance(site, dict) and loc and loc[0] in site:
+            return shown(candidate, root), positions.key_line(("site", *loc))
+    return shown(root / CONFIG_NAME, root), None

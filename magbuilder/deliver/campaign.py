@@ -43,7 +43,8 @@ from .progress import Progress
 from .smtp import Delivery, Mailer, SmtpFatalError, SmtpSettings
 from .stopping import StopFlag, Stopped
 from .subscribers import Subscriber, SubscriberList, read_subscribers, report_findings
-from .tokens import secret_from_env
+from .suppression import REASONS, Addressee, SuppressionList, campaign_label
+from .tokens import make_token, secret_from_env
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,8 @@ class SendResult:
     abandoned_in_doubt: bool = False  # … after its data had started to go out: now in doubt
     retry_left: int = 0  # transient failures whose attempts this run ran out
     exit_code: int = 0
+    # list entries left out because the project's suppression list has them: reason → count
+    suppressed: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,7 @@ class CampaignStatus:
     failed: list[Recipient]
     refused: list[Recipient]
     in_doubt: list[Recipient]
+    suppressed: dict[str, int] = field(default_factory=dict)  # reason → count, before sending
 
 
 def campaign_folder(root: Path, issue_id: str, state_dir: Path | None = None) -> Path:
@@ -175,12 +179,65 @@ def send_issue(
         subscribers = read_subscribers(options.subscribers, shown=where)
         report_findings(subscribers)
     stop = stop or StopFlag()
-    if options.test_address:
+    if options.test_address:  # the editor's own copy: the suppression list does not apply
         return _send_test(content, subscribers, options)
     assert subscribers is not None
+    suppressions = SuppressionList.for_project(content.issue.root)
+    subscribers, suppressed = without_suppressed(subscribers, suppressions)
     if options.dry_run:
-        return _dry_run(content, subscribers, options.dry_run)
-    return _send_campaign(content, subscribers, options, stop, progress_stream)
+        result = _dry_run(content, subscribers, options.dry_run)
+    else:
+        result = _send_campaign(content, subscribers, options, stop, progress_stream, suppressed)
+    result.suppressed = dict(Counter(suppressed.values()))
+    return result
+
+
+SUPPRESSED_NAMED = 20  # suppressed list entries named one by one; the rest are counted
+
+
+def without_suppressed(
+    subscribers: SubscriberList, suppressions: SuppressionList
+) -> tuple[SubscriberList, dict[str, str]]:
+    """The list without the addresses the suppression list has, and those (address → reason).
+
+    Each left-out entry is named on stderr (the first ``SUPPRESSED_NAMED``), then one line counts
+    them by reason. Never raises for an empty remainder: sending to nobody is a valid outcome.
+    """
+    found = suppressions.lookup([s.key for s in subscribers.subscribers])
+    if not found:
+        return subscribers, {}
+    kept, left_out = [], {}
+    for subscriber in subscribers.subscribers:
+        entry = found.get(subscriber.key)
+        if entry is None:
+            kept.append(subscriber)
+            continue
+        left_out[subscriber.key] = entry.reason
+        if len(left_out) <= SUPPRESSED_NAMED:
+            log.warning(
+                "%s:%d: warning: '%s' is suppressed (%s): not sent",
+                subscribers.path,
+                subscriber.line,
+                subscriber.email,
+                entry.describe(),
+            )
+    if len(left_out) > SUPPRESSED_NAMED:
+        log.warning(
+            "%s: … and %d more suppressed addresses, not sent "
+            "(magbuilder subscribers status %s names them with --verbose)",
+            subscribers.path,
+            len(left_out) - SUPPRESSED_NAMED,
+            subscribers.path,
+        )
+    log.warning("%s: %s", subscribers.path, suppressed_summary(Counter(left_out.values())))
+    return replace(subscribers, subscribers=kept), left_out
+
+
+def suppressed_summary(counts: Mapping[str, int]) -> str:
+    """``3 suppressed, not sent: 1 unsubscribed, 1 hard-bounce, 1 complaint``."""
+    total = sum(counts.values())
+    per = ", ".join(f"{counts[r]} {r}" for r in REASONS if counts.get(r))
+    return f"{total} suppressed, not sent: {per}" if total else "none suppressed"
 
 
 IN_FLIGHT_NOW = (
@@ -198,11 +255,13 @@ def campaign_status(manifest: Path | str, state_dir: Path | None = None) -> Camp
     folder = campaign_folder(issue.root, issue.id, state_dir)
     campaigns = find_campaigns(folder, issue.id)
     if not campaigns:
-        return CampaignStatus(issue.id, folder, None, None, {}, [], [], [])
+        return CampaignStatus(issue.id, folder, None, None, {}, [], [], [], {})
     path = campaigns[-1][1]
     with Ledger.open(path, upgrade=False) as ledger:
         counts = ledger.counts()
         in_doubt = []
+        label = campaign_label(issue.id, ledger.campaign.number)
+        suppressed = dict(SuppressionList.for_project(issue.root).skipped(label))
         for row in ledger.recipients():
             if row.in_flight:
                 counts[row.state] -= 1
@@ -219,6 +278,7 @@ def campaign_status(manifest: Path | str, state_dir: Path | None = None) -> Camp
             [r for r in ledger.recipients("failed") if not r.in_flight],
             ledger.recipients("refused"),
             in_doubt,
+            suppressed,
         )
 
 
@@ -320,6 +380,7 @@ def _send_campaign(
     options: SendOptions,
     stop: StopFlag,
     progress_stream: TextIO | None,
+    suppressed: dict[str, str],
 ) -> SendResult:
     issue = content.issue
     folder = campaign_folder(issue.root, issue.id, options.state_dir)
@@ -329,6 +390,7 @@ def _send_campaign(
     ):
         number = ledger.campaign.number
         added = ledger.add((s.key, s.email) for s in subscribers.subscribers)
+        _remember(content, subscribers, campaign_label(issue.id, number), suppressed)
         log.info(
             "campaign %d of issue %s: %d on the list (%d new), ledger %s",
             number,
@@ -357,7 +419,11 @@ def _send_campaign(
         result.failed = [r for r in ledger.recipients("failed") if r.key in listed]
         result.refused = ledger.recipients("refused")
         result.in_doubt = [r for r in ledger.recipients("in_doubt") if r.key in listed]
-        gone = [r for r in ledger.recipients("pending") if r.key not in listed]
+        gone = [
+            r
+            for r in ledger.recipients("pending")
+            if r.key not in listed and r.key not in suppressed
+        ]
         if gone:
             log.info("%d pending addresses are no longer on the list: not sent", len(gone))
     if result.stopped_by:
@@ -366,6 +432,23 @@ def _send_campaign(
         # In doubt is unfinished business only the editor can settle: a script must notice.
         result.exit_code = 1
     return result
+
+
+def _remember(
+    content: CampaignContent, subscribers: SubscriberList, label: str, suppressed: dict[str, str]
+) -> None:
+    """Before anything goes out: each token → recipient for the unsubscribe app, and the skips."""
+    manifest = content.issue.manifest
+    store = SuppressionList.for_project(content.issue.root)
+    store.remember(
+        (
+            make_token(s.key, content.secret),
+            Addressee(s.key, label, manifest.lang, manifest.layout),
+        )
+        for s in subscribers.subscribers
+    )
+    if suppressed:
+        store.record_skipped(label, suppressed)
 
 
 def _run(

@@ -1,7 +1,8 @@
 """The campaign's content and each subscriber's own message: merge fields and unsubscribe link.
 
 The newsletter is rendered once; each message fills its merge fields (name, the signed unsubscribe
-link, the list's other columns) and carries the same link in ``List-Unsubscribe``.
+link, the list's other columns) and carries the same link in ``List-Unsubscribe``. With
+``site.dkim`` set, every message made here (campaign, test copy, dry run) is DKIM-signed.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ..render.email import Newsletter, render_newsletter
 from ..render.env import Layout
 from ..render.links import unsubscribe_link
 from ..render.mime import compose, list_id, message_id
+from .dkim import DkimSigner
 from .subscribers import Subscriber
 from .tokens import make_token
 
@@ -34,6 +36,7 @@ class CampaignContent:
     issue: Issue
     newsletter: Newsletter
     secret: bytes = field(repr=False)
+    signer: DkimSigner | None = None  # site.dkim's key, read once for the campaign
 
     @property
     def sender(self) -> str:
@@ -90,7 +93,8 @@ class CampaignContent:
             msg_id=msg_id,
             test=test,
         )
-        return message
+        # Last: the signature covers the message exactly as it goes out.
+        return self.signer.sign(message) if self.signer else message
 
 
 def content_digest(issue: Issue, newsletter: Newsletter) -> str:
@@ -137,8 +141,9 @@ def check_unsubscribe_setting(issue: Issue) -> None:
 
 
 def load_content(manifest: Path | str, secret: bytes) -> CampaignContent:
-    """Load the issue, check it can be sent, and render its newsletter once."""
+    """Load the issue, check it can be sent (the DKIM key too), and render its newsletter once."""
     issue = load_issue(manifest)
     check_unsubscribe_setting(issue)
+    signer = DkimSigner.from_issue(issue)
     newsletter = render_newsletter(issue, Layout(issue.layouts_dir, issue.manifest.layout))
-    return CampaignContent(issue, newsletter, secret)
+    return CampaignContent(issue, newsletter, secret, signer)

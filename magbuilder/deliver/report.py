@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .campaign import CampaignStatus, SendResult
 from .ledger import STATES, Recipient
+from .suppression import REASONS
 
 
 def _path(path: Path) -> str:
@@ -25,6 +26,15 @@ NAMED_IN_HINT = 10  # the stderr hint names this many; the report on stdout name
 def _counts(counts: dict[str, int]) -> list[str]:
     width = max(len(str(n)) for n in [*counts.values(), 0])
     return [f"  {state.replace('_', ' '):<8} {counts.get(state, 0):>{width}}" for state in STATES]
+
+
+def _suppressed(counts: dict[str, int]) -> list[str]:
+    """``suppressed before sending: 3 (1 unsubscribed, 1 hard-bounce, 1 complaint)``."""
+    total = sum(counts.values())
+    if not total:
+        return []
+    per = ", ".join(f"{counts[r]} {r}" for r in REASONS if counts.get(r))
+    return [f"suppressed before sending: {total} ({per}); not in the counts above"]
 
 
 def _addresses(title: str, rows: list[Recipient], *, next_retry: bool = False) -> list[str]:
@@ -48,6 +58,7 @@ def format_status(status: CampaignStatus) -> str:
         f"campaign {c.number} of issue {c.issue_id}: '{c.subject}', started {c.created}",
         f"ledger {_path(status.ledger)}",
         *_counts(status.counts),
+        *_suppressed(status.suppressed),
         *_addresses(
             "failed (transient; the same send command retries them):",
             status.failed,
@@ -63,7 +74,8 @@ def format_result(result: SendResult) -> str:
     """What a finished (or stopped) send prints on stdout."""
     if result.kind == "dry-run":
         folder = _path(result.written[0].parent) if result.written else "?"
-        return f"dry run: wrote {len(result.written)} messages to {folder}; nothing was sent"
+        lines = [f"dry run: wrote {len(result.written)} messages to {folder}; nothing was sent"]
+        return "\n".join([*lines, *_suppressed(result.suppressed)])
     if result.kind == "test":
         reply = result.test_reply
         verdict = {"sent": "accepted", "in_doubt": "perhaps accepted (in doubt)"}.get(
@@ -76,6 +88,7 @@ def format_result(result: SendResult) -> str:
         f"campaign {result.campaign} of issue {result.issue_id}: sent {result.sent_now} "
         f"in this run; ledger {_path(result.ledger)}",
         *_counts(result.counts),
+        *_suppressed(result.suppressed),
         *_addresses(
             "failed (transient; run the same command again to retry):",
             result.failed,

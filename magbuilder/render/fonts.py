@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import html
 import os
+import shutil
 import threading
 import unicodedata
 from collections.abc import Iterator
@@ -225,5 +226,13 @@ def font_configuration(fonts: FontSet):  # noqa: ANN201 - a weasyprint FontConfi
                         "unreadable font", [Finding(path, None, why + "the layout's font folder")]
                     )
             pangoft2.pango_fc_font_map_config_changed(ffi.cast("PangoFcFontMap *", self.font_map))
+
+        def close(self) -> None:
+            """Remove the folder WeasyPrint writes the @font-face files into. Its own
+            ``__del__`` does so only if the object is collected, which a worker process that is
+            killed, or a cycle never collected, leaves to /tmp (a GB a day of previewing)."""
+            folder, self._folder = self._folder, None
+            if folder:
+                shutil.rmtree(folder, ignore_errors=True)
 
     return ProjectFonts()

@@ -153,24 +153,28 @@ class _AlreadyReported(logging.Filter):
         return True
 
 
-def render_html(issue: Issue, layout: Layout, html: str, extra_css: str = ""):  # noqa: ANN201
-    """Lay out ``html`` in the sandbox, with the layout's fonts only; WeasyPrint's Document."""
+def html_to_pdf(
+    issue: Issue, layout: Layout, html: str, extra_css: str = "", *, tagged: bool = False
+) -> bytes:
+    """Lay out ``html`` in the sandbox, with the layout's fonts only, and write it as a PDF
+    (with its structure tags when ``tagged``)."""
     fetcher = SandboxFetcher(issue.content_dir, layout)
     fonts = font_configuration(layout.fonts)
-    stylesheets = [CSS(string=extra_css, font_config=fonts)] if extra_css else []
     quiet = _AlreadyReported(fetcher)
     weasyprint_log = logging.getLogger("weasyprint")
     weasyprint_log.addFilter(quiet)
     try:
+        stylesheets = [CSS(string=extra_css, font_config=fonts)] if extra_css else []
         document = HTML(
             string=html, base_url=project_url(issue.content_dir, layout.root), url_fetcher=fetcher
         ).render(font_config=fonts, stylesheets=stylesheets)
+        findings = _fetch_findings(issue, layout, html, fetcher)
+        if findings:
+            raise RenderError("the magazine uses files it may not or cannot read", findings)
+        return document.write_pdf(pdf_tags=True) if tagged else document.write_pdf()
     finally:
         weasyprint_log.removeFilter(quiet)
-    findings = _fetch_findings(issue, layout, html, fetcher)
-    if findings:
-        raise RenderError("the magazine uses files it may not or cannot read", findings)
-    return document
+        fonts.close()  # its folder of @font-face files, at once: a worker may be killed later
 
 
 # src="…", href='…', url(…), Markdown ](…) and YAML image:/src: — how files name resources.
@@ -237,8 +241,7 @@ def _fetch_findings(
 def render_part(issue: Issue, layout: Layout, part: Part = WHOLE) -> bytes:
     """Lay out the issue (or one part) and write a tagged PDF: the base of both outputs."""
     html = magazine_html(issue, layout, part)
-    document = render_html(issue, layout, html, part_css(issue, part))
-    return document.write_pdf(pdf_tags=True)
+    return html_to_pdf(issue, layout, html, part_css(issue, part), tagged=True)
 
 
 def render_pdf(issue: Issue, layout: Layout) -> bytes:

@@ -177,6 +177,6 @@ def lay_out_prepared(
 
 def lay_out_html(issue: Issue, layout: Layout, html: str) -> bytes:
     """Any HTML of the layout (the running heads) laid out in the sandbox, as a PDF."""
-    from .pdf import render_html
+    from .pdf import html_to_pdf
 
-    return render_html(issue, layout, html).write_pdf()
+    return html_to_pdf(issue, layout, html)

@@ -15,6 +15,7 @@ from fontTools.ttLib import TTFont
 from magbuilder.build import BuildOptions, build_issue
 from magbuilder.checks import check_issue
 from magbuilder.errors import RenderError
+from magbuilder.manifest import load_issue
 from magbuilder.render.env import Layout
 from magbuilder.render.fonts import font_configuration
 
@@ -185,3 +186,22 @@ def test_a_bad_layout_yaml_is_reported_at_its_line(tmp_project, text, line, mess
     [finding] = info.value.findings
     assert (Path(finding.path).name, finding.line) == ("layout.yaml", line)
     assert message in finding.message
+
+
+def test_a_layout_leaves_no_font_folder_behind(tmp_project, tmp_path, monkeypatch):
+    # WeasyPrint writes @font-face files into a weasyprint-* folder removed only when its font
+    # configuration is collected; layout workers that are killed left a GB a day in /tmp.
+    import tempfile
+
+    from magbuilder.render.magazine import WHOLE, magazine_html
+    from magbuilder.render.pdf import html_to_pdf
+
+    files = {"content/reviews/a.md": review_text("Alpha")}
+    project = tmp_project({"issues/t-1.yaml": manifest_text(["a"]), **files})
+    issue = load_issue(project / "issues/t-1.yaml")
+    layout = Layout(issue.layouts_dir, issue.manifest.layout)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    pdf = html_to_pdf(issue, layout, magazine_html(issue, layout, WHOLE))
+    assert pdf.startswith(b"%PDF") and list(temp.iterdir()) == []
