@@ -166,12 +166,11 @@ def test_a_wrong_inheritance_or_token_is_an_error_at_its_line(tmp_project, files
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("single_pass", [False, True])
 @pytest.mark.parametrize(
-    "count, blank_before, padding",
+    "count, blank_before, padding, single_pass",
     [
-        (2, 0, 2),  # five pages: the back cover is page 6, two blanks before it in print
-        (3, 1, 0),  # six pages: a blank page 7 puts the back cover on the left, page 8
+        (2, 0, 2, True),  # five pages: the back cover is page 6, two blanks before it in print
+        (3, 1, 0, False),  # six pages: a blank page 7 (collated) puts it on the left, page 8
     ],
 )
 def test_a_back_cover_is_the_last_left_hand_page_after_the_binding_padding(

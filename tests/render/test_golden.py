@@ -30,11 +30,10 @@ from magbuilder.content import Margins
 from magbuilder.render.layout import Layout
 from magbuilder.render.stack import text_stack
 
-from ..conftest import REPO, SAMPLE_MANIFEST, sample_with_layout
+from ..conftest import REPO, SAMPLE_MANIFEST
 from ..pdfpages import Page, Picture, Word, differences, read_pages
 
 GOLDEN = REPO / "tests" / "data" / "golden"
-MM = 72 / 25.4
 DPI = 50
 TILE = 16  # pixels: about 8 mm at 50 dpi, the size of a folio or a short word
 TILE_LIMIT = 6.0  # mean difference of one tile, out of 255
@@ -236,20 +235,3 @@ def test_the_approved_opener_catches_a_broken_page(mutation, opener_project, tmp
         assert found == []
     else:
         assert found, f"breaking the {mutation} went unnoticed"
-
-
-@pytest.mark.slow
-def test_the_pocket_layout_builds_the_december_sample_through_preflight(tmp_path):
-    # The other sample in the other layout: its Arabic review, its images and its contents on
-    # an A5 page in one column, and the print file passes preflight (a build stops if not).
-    manifest = sample_with_layout(tmp_path / "project", "pocket")
-    result = build_issue(manifest, tmp_path / "build")
-    assert result.issue.manifest.layout == "pocket"
-    assert result.issue.manifest.print.trim_mm == (148.0, 210.0)
-    pages = read_pages(result.files["magazine.pdf"], result.issue.manifest.print.margins)
-    *inside, back = pages[1:]
-    while not inside[-1].words:  # blank pages before the back cover, for it to be on the left
-        inside.pop()
-    assert len(pages) > 30 and len(pages) % 2 == 0 and all(page.feet for page in inside)
-    assert not back.feet and "LONG" in {word.text for word in back.words}
-    assert {round(v) for v in pages[0].size} == {round(148 * MM), round(210 * MM)}
