@@ -416,7 +416,55 @@ service anvil {{
   chroot =
 }}
 """
+# Dovecot 2.4 (Debian 13) renamed most settings and its %-variables: the same server, written
+# its way.
+DOVECOT_24_CONF = """\
+dovecot_config_version = 2.4.0
+dovecot_storage_version = 2.4.0
+base_dir = {run}/run
+state_dir = {run}/state
+log_path = {run}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+auth_allow_cleartext = yes
+auth_mechanisms = plain
+auth_failure_delay = 0
+first_valid_uid = 1
+mail_driver = maildir
+mail_path = {run}/home/%{{user}}/Maildir
+{users}
+passdb passwd-file {{
+  passwd_file_path = {run}/passwd
+}}
+userdb static {{
+  fields {{
+    uid = {uid}
+    gid = {gid}
+    home = {run}/home/%{{user}}
+  }}
+}}
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    listen = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+"""
 IMAP_PASSWORD = "imap-test-password"
+
+
+def dovecot_conf(binary: str) -> str:
+    """The configuration template for this Dovecot's version (2.3 or 2.4)."""
+    version = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout
+    return DOVECOT_24_CONF if version.startswith("2.4") else DOVECOT_CONF
 
 
 def free_port() -> int:
@@ -448,7 +496,8 @@ def dovecot() -> Iterator[int]:
     (run_dir / "passwd").write_text(f"bounces:{{PLAIN}}{IMAP_PASSWORD}\n")
     port = free_port()
     conf = run_dir / "dovecot.conf"
-    conf.write_text(DOVECOT_CONF.format(run=run_dir, users=users, uid=uid, gid=gid, port=port))
+    template = dovecot_conf(binary)
+    conf.write_text(template.format(run=run_dir, users=users, uid=uid, gid=gid, port=port))
     process = subprocess.Popen([binary, "-F", "-c", str(conf)], stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 10
@@ -458,7 +507,12 @@ def dovecot() -> Iterator[int]:
                 break
             except OSError:
                 log = run_dir / "dovecot.log"
-                assert process.poll() is None, log.read_text() if log.exists() else "no log"
+                if process.poll() is not None:
+                    errors = (
+                        process.stderr.read().decode(errors="replace") if process.stderr else ""
+                    )
+                    logged = log.read_text() if log.exists() else ""
+                    pytest.fail(f"dovecot stopped ({process.returncode}): {errors}{logged}")
                 assert time.monotonic() < deadline, "dovecot did not start in 10 s"
                 time.sleep(0.05)
         yield port
