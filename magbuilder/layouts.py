@@ -30,17 +30,23 @@ TOKEN_VALUE = re.compile(r"""^[^;{}<>\\\n]*$""")
 Where = tuple[Path, int | None]
 
 
-@lru_cache(maxsize=32)
-def _read(path: Path, mtime_ns: int) -> tuple[Any, Positions]:
+def read_yaml(path: Path) -> tuple[Any, Positions]:
+    """A YAML file of a layout (layout.yaml, strings.yaml) read like every YAML file
+    (``load_yaml``: its limits, no duplicate keys); a broken one is a RenderError at its line."""
     try:
-        data, positions = load_yaml(path.read_text(encoding="utf-8"), path)
+        return load_yaml(path.read_text(encoding="utf-8"), path)
     except UnicodeDecodeError as exc:
         raise RenderError(
-            "layout.yaml not UTF-8",
+            f"{path.name} not UTF-8",
             [Finding(path, None, f"not UTF-8 (byte {exc.start}): save as UTF-8")],
         ) from None
     except InputError as exc:
-        raise RenderError("layout.yaml error", exc.findings) from None
+        raise RenderError(f"{path.name} error", exc.findings) from None
+
+
+@lru_cache(maxsize=32)
+def _read(path: Path, mtime_ns: int) -> tuple[Any, Positions]:
+    data, positions = read_yaml(path)
     if data is not None and not isinstance(data, dict):
         raise RenderError(
             "bad layout.yaml", [Finding(path, 1, "expected settings such as 'extends:', 'fonts:'")]

@@ -19,9 +19,8 @@ from typing import Any
 from markupsafe import Markup
 
 from .. import layouts
-from ..errors import Finding, InputError, RenderError
+from ..errors import Finding, RenderError
 from ..layouts import DEFAULT, LAYOUT_FILE
-from ..yamlpos import load_yaml
 from .fonts import FontSet, font_set
 
 # Where a build sees the project's files: the same path in every folder and on every machine,
@@ -175,18 +174,10 @@ def _strings(chain: tuple[Path, ...], stamps: tuple[int, ...]) -> dict[str, dict
 def _read_strings(path: Path) -> dict:
     """One strings.yaml (``lang: {key: label}``); a broken file is a RenderError with its line.
 
-    Read like every other YAML file (``load_yaml``): its limits, no duplicate keys, and
-    ``no:`` is Norwegian, not False.
+    Read like every other YAML file (``layouts.read_yaml``): its limits, no duplicate keys,
+    and ``no:`` is Norwegian, not False.
     """
-    try:
-        data = load_yaml(path.read_text(encoding="utf-8"), path)[0] or {}
-    except UnicodeDecodeError as exc:
-        raise RenderError(
-            "strings not UTF-8",
-            [Finding(path, None, f"not UTF-8 (byte {exc.start}): save as UTF-8")],
-        ) from None
-    except InputError as exc:
-        raise RenderError("strings YAML error", exc.findings) from None
+    data = layouts.read_yaml(path)[0] or {}
     if not isinstance(data, dict) or not all(isinstance(t, dict | None) for t in data.values()):
         raise RenderError(
             "strings not a mapping",
