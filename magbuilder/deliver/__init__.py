@@ -8,16 +8,15 @@ recipient's state. See docs/sending.md.
 from __future__ import annotations
 
 from .campaign import (
-    CampaignStatus,
     SendIncomplete,
     SendOptions,
     SendResult,
     campaign_folder,
-    campaign_status,
     send_issue,
 )
 from .ledger import Ledger
 from .smtp import SmtpFatalError, SmtpSettings, parse_smtp_url
+from .status import CampaignStatus, campaign_status
 from .subscribers import Subscriber, SubscriberList, read_subscribers
 from .tokens import SECRET_ENV, make_token, verify
 

@@ -27,11 +27,9 @@ from typing import Literal, TextIO
 from email_validator import EmailNotValidError, validate_email
 
 from ..errors import InputError, MagbuilderError, UsageError
-from ..manifest import load_issue
 from ..paths import shown
 from .ledger import (
     IN_FLIGHT_REASON,
-    Campaign,
     Ledger,
     Recipient,
     campaign_path,
@@ -105,25 +103,6 @@ class SendResult:
     exit_code: int = 0
     # list entries left out because the project's suppression list has them: reason → count
     suppressed: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class CampaignStatus:
-    """The state of an issue's latest campaign, for ``--status``.
-
-    A recipient the ledger has in flight counts as in doubt: a send may be handing it over right
-    now, but if none is running, a run stopped while doing so.
-    """
-
-    issue_id: str
-    folder: Path
-    ledger: Path | None
-    campaign: Campaign | None
-    counts: dict[str, int]
-    failed: list[Recipient]
-    refused: list[Recipient]
-    in_doubt: list[Recipient]
-    suppressed: dict[str, int] = field(default_factory=dict)  # reason → count, before sending
 
 
 def campaign_folder(root: Path, issue_id: str, state_dir: Path | None = None) -> Path:
@@ -238,48 +217,6 @@ def suppressed_summary(counts: Mapping[str, int]) -> str:
     total = sum(counts.values())
     per = ", ".join(f"{counts[r]} {r}" for r in REASONS if counts.get(r))
     return f"{total} suppressed, not sent: {per}" if total else "none suppressed"
-
-
-IN_FLIGHT_NOW = (
-    "in flight when last recorded: being sent now, or a run stopped while handing this message "
-    "to the server"
-)
-
-
-def campaign_status(manifest: Path | str, state_dir: Path | None = None) -> CampaignStatus:
-    """The counts by state and the addresses that did not get it, of the issue's latest campaign.
-
-    Read only: it takes no lock and changes nothing, so it may run beside a sender.
-    """
-    issue = load_issue(manifest)
-    folder = campaign_folder(issue.root, issue.id, state_dir)
-    campaigns = find_campaigns(folder, issue.id)
-    if not campaigns:
-        return CampaignStatus(issue.id, folder, None, None, {}, [], [], [], {})
-    path = campaigns[-1][1]
-    with Ledger.open(path, upgrade=False) as ledger:
-        counts = ledger.counts()
-        in_doubt = []
-        label = campaign_label(issue.id, ledger.campaign.number)
-        suppressed = dict(SuppressionList.for_project(issue.root).skipped(label))
-        for row in ledger.recipients():
-            if row.in_flight:
-                counts[row.state] -= 1
-                counts["in_doubt"] += 1
-                in_doubt.append(replace(row, state="in_doubt", reply=IN_FLIGHT_NOW))
-            elif row.state == "in_doubt":
-                in_doubt.append(row)
-        return CampaignStatus(
-            issue.id,
-            folder,
-            path,
-            ledger.campaign,
-            counts,
-            [r for r in ledger.recipients("failed") if not r.in_flight],
-            ledger.recipients("refused"),
-            in_doubt,
-            suppressed,
-        )
 
 
 # -- test copy and dry run -----------------------------------------------------------------------

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .campaign import CampaignStatus, SendResult
+from .campaign import SendResult
 from .ledger import STATES, Recipient
+from .status import CampaignStatus
 from .suppression import REASONS
 
 
