@@ -98,7 +98,7 @@ def run(recipients: int = 1000, rate: float = 0.0, out: Path | None = None) -> d
         content = load_content(manifest, SECRET.encode())
         sample = read_subscribers(csv).subscribers[:200]
         start = time.perf_counter()
-        sizes = [len(content.message(s).as_bytes()) for s in sample]
+        sizes = [len(content.message(s)) for s in sample]
         compose_rate = len(sample) / (time.perf_counter() - start)
 
         port = free_port()

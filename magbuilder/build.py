@@ -246,7 +246,7 @@ def _make(
     if epub is not None:
         outputs[EPUB] = epub.result()
     if not options.preview:
-        outputs[NEWSLETTER_EML] = preview_message(issue, newsletter).as_bytes()
+        outputs[NEWSLETTER_EML] = preview_message(issue, newsletter)
     if options.keep_html:
         outputs["magazine.html"] = _standalone_html(issue, layout).encode("utf-8")
     return outputs, laid_out["screen"], stats, warnings

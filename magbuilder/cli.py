@@ -5,6 +5,7 @@ Exit codes: 0 success, 1 bad input (every problem printed as ``path:line: messag
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections import Counter
@@ -321,6 +322,13 @@ def ingest(sources: tuple[str, ...], into: Path, title: str | None) -> None:
     is_flag=True,
     help="Print the campaign's counts and the failed, refused and in-doubt addresses.",
 )
+@click.option("--json", "as_json", is_flag=True, help="With --status: print the report as JSON.")
+@click.option(
+    "--campaign",
+    metavar="N",
+    type=click.IntRange(min=1),
+    help="With --status: report campaign N of the issue [default: the latest].",
+)
 @click.option(
     "--max-attempts",
     metavar="N",
@@ -349,6 +357,8 @@ def send(
     force_new_campaign: bool,
     resend_in_doubt: bool,
     status: bool,
+    as_json: bool,
+    campaign: int | None,
     max_attempts: int,
     retry_delay: float,
 ) -> None:
@@ -379,6 +389,7 @@ def send(
       magbuilder send issues/2026-12.yaml --smtp smtp://mail.example.org --test me@example.org
       magbuilder send issues/2026-12.yaml --subscribers subs.csv --smtp smtp://mail.example.org
       magbuilder send issues/2026-12.yaml --status
+      magbuilder send issues/2026-12.yaml --status --campaign 1 --json
 
     Exit codes: 0 done, 1 bad input, addresses still failing (run again) or recipients in
     doubt (see --resend-in-doubt), 2 usage, 130 stopped by Ctrl-C (run again to resume).
@@ -387,8 +398,14 @@ def send(
     from .deliver import SendIncomplete, SendOptions, campaign_status, parse_smtp_url, send_issue
     from .deliver.report import format_result, format_status, resume_hint
 
+    if not status and (as_json or campaign is not None):
+        raise UsageError(f"{'--json' if as_json else '--campaign'} goes with --status")
     if status:
-        click.echo(format_status(campaign_status(manifest, state_dir)))
+        report = campaign_status(manifest, state_dir, campaign)
+        if as_json:
+            click.echo(json.dumps(report.as_json(), indent=2, ensure_ascii=False))
+        else:
+            click.echo(format_status(report))
         return
     options = SendOptions(
         subscribers=subscribers,

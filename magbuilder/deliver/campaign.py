@@ -239,7 +239,7 @@ def _send_test(
     message = content.message(subscriber, test=True)
     assert options.smtp is not None
     with Mailer(options.smtp) as mailer:
-        outcome = mailer.send(content.sender, subscriber.email, message.as_bytes())
+        outcome = mailer.send(content.sender, subscriber.email, message)
     return SendResult(
         "test",
         content.issue.id,
@@ -260,7 +260,7 @@ def _dry_run(content: CampaignContent, subscribers: SubscriberList, folder: Path
     written = []
     for index, subscriber in enumerate(subscribers.subscribers, start=1):
         path = folder / _eml_name(index, width, subscriber.email)
-        path.write_bytes(content.message(subscriber).as_bytes())
+        path.write_bytes(content.message(subscriber))
         written.append(path)
     return SendResult("dry-run", content.issue.id, written=written)
 
@@ -474,7 +474,7 @@ def _run(
                 stop.sleep(max(0.0, next_slot - time.monotonic()))
                 next_slot = max(next_slot + pace, time.monotonic())
             key = subscriber.key
-            data = content.message(subscriber, campaign=ledger.campaign.number).as_bytes()
+            data = content.message(subscriber, campaign=ledger.campaign.number)
             ledger.begin(key)
             in_hand = key
             attempts[key] += 1

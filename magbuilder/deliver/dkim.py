@@ -12,7 +12,6 @@ import logging
 import re
 import stat
 from dataclasses import dataclass, field
-from email.message import EmailMessage
 from pathlib import Path
 
 import dkim
@@ -72,28 +71,18 @@ class DkimSigner:
         key, bits = _read_key(path, settings.key_file, issue)
         return cls(domain, settings.selector, key, bits)
 
-    def sign(self, message: EmailMessage) -> EmailMessage:
-        """``message`` with a ``DKIM-Signature`` header on top, over its bytes as they are sent.
-
-        The rest of the message must not change afterwards: the signature covers its headers'
-        exact folding (relaxed) and its body.
-        """
+    def sign(self, message: bytes) -> bytes:
+        """``message`` with a ``DKIM-Signature`` header on top (where RFC 6376, 5.6, suggests),
+        over its bytes as they are sent: nothing may change them afterwards."""
         header = dkim.sign(
-            message.as_bytes(),
+            message,
             self.selector.encode(),
             self.domain.encode(),
             self.key,
             include_headers=INCLUDE_HEADERS,
             canonicalize=(b"relaxed", b"relaxed"),
         )
-        value = header.decode("ascii").split(":", 1)[1].replace("\r\n", "").strip()
-        headers = list(message.items())  # header objects: re-added exactly as they were
-        for name in {name for name, _ in headers}:
-            del message[name]
-        message["DKIM-Signature"] = value  # on top, where RFC 6376 (5.6) suggests it
-        for name, item in headers:
-            message[name] = item
-        return message
+        return header + message
 
 
 def _read_key(path: Path, written: str, issue: Issue) -> tuple[bytes, int]:

@@ -11,7 +11,6 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass, field
-from email.message import EmailMessage
 from email.utils import getaddresses
 from functools import cached_property
 from pathlib import Path
@@ -23,7 +22,7 @@ from ..paths import CONFIG_NAME, shown
 from ..render.email import Newsletter, render_newsletter
 from ..render.env import Layout
 from ..render.links import unsubscribe_link
-from ..render.mime import compose, list_id, message_id
+from ..render.mime import Frame, list_id, message_id
 from .dkim import DkimSigner
 from .subscribers import Subscriber
 from .tokens import make_token
@@ -58,6 +57,15 @@ class CampaignContent:
         assert link is not None  # checked by load_content
         return link
 
+    @cached_property
+    def frame(self) -> Frame:
+        """The message made once for the campaign; each subscriber's copy fills it in."""
+        return Frame(self.issue, self.newsletter.html, self.newsletter.text)
+
+    @cached_property
+    def test_frame(self) -> Frame:
+        return Frame(self.issue, self.newsletter.html, self.newsletter.text, test=True)
+
     def message(
         self,
         subscriber: Subscriber,
@@ -65,17 +73,15 @@ class CampaignContent:
         campaign: int = 1,
         test: bool = False,
         date: dt.datetime | None = None,
-    ) -> EmailMessage:
-        """The subscriber's message: personalised parts, own unsubscribe link, stable Message-ID.
+    ) -> bytes:
+        """The subscriber's message as it goes out: personalised parts, own unsubscribe link,
+        stable Message-ID, DKIM-signed when the site signs.
 
         A forced new campaign (2, 3 …) gets new Message-IDs: mailbox providers silently drop a
         message whose Message-ID they already delivered. A test copy gets a one-off Message-ID
         for the same reason.
         """
         link = self.unsubscribe_url(subscriber)
-        html, text = self.newsletter.personalised(
-            {**subscriber.merge_values(), "unsubscribe_url": link}
-        )
         if test:
             stamp = dt.datetime.now(dt.UTC).isoformat()
             msg_id = message_id(self.issue, f"test/{subscriber.key}/{stamp}")
@@ -83,18 +89,16 @@ class CampaignContent:
             msg_id = message_id(self.issue, f"{subscriber.key}/campaign-{campaign}")
         else:
             msg_id = message_id(self.issue, subscriber.key)
-        message = compose(
-            self.issue,
-            html,
-            text,
+        frame = self.test_frame if test else self.frame
+        data = frame.message(
             to=subscriber.email,
+            values={**subscriber.merge_values(), "unsubscribe_url": link},
             unsubscribe_url=link,
             date=date or dt.datetime.now(dt.UTC),
             msg_id=msg_id,
-            test=test,
         )
         # Last: the signature covers the message exactly as it goes out.
-        return self.signer.sign(message) if self.signer else message
+        return self.signer.sign(data) if self.signer else data
 
 
 def content_digest(issue: Issue, newsletter: Newsletter) -> str:

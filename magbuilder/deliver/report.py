@@ -1,4 +1,4 @@
-"""The end-of-run report and ``--status``: counts by state, then who did not get the newsletter."""
+"""The end-of-run report and ``--status``: counts by state, what came back, who did not get it."""
 
 from __future__ import annotations
 
@@ -38,6 +38,30 @@ def _suppressed(counts: dict[str, int]) -> list[str]:
     return [f"suppressed before sending: {total} ({per}); not in the counts above"]
 
 
+def _after_delivery(status: CampaignStatus) -> list[str]:
+    """``of 16 delivered (…): 2 bounced (1 hard, 1 soft), 1 complained, 1 unsubscribed``."""
+    f = status.feedback
+    bounced = f"{f.bounced} bounced"
+    if f.bounced:
+        bounced += f" ({len(f.hard_bounced)} hard, {len(f.soft_bounced)} soft)"
+    return [
+        f"of {status.counts.get('sent', 0)} delivered (accepted by the receiving server): "
+        f"{bounced}, {len(f.complained)} complained, {len(f.unsubscribed)} unsubscribed"
+    ]
+
+
+def _bounced(status: CampaignStatus) -> list[str]:
+    f = status.feedback
+    rows = sorted([(a, "hard") for a in f.hard_bounced] + [(a, "soft") for a in f.soft_bounced])
+    if not rows:
+        return []
+    width = max(len(a) for a, _ in rows)
+    return [
+        "bounced after delivery (from reports imported with 'magbuilder bounces import'):",
+        *(f"  {address:<{width}}  {kind}" for address, kind in rows),
+    ]
+
+
 def _addresses(title: str, rows: list[Recipient], *, next_retry: bool = False) -> list[str]:
     if not rows:
         return []
@@ -59,6 +83,7 @@ def format_status(status: CampaignStatus) -> str:
         f"campaign {c.number} of issue {c.issue_id}: '{c.subject}', started {c.created}",
         f"ledger {_path(status.ledger)}",
         *_counts(status.counts),
+        *_after_delivery(status),
         *_suppressed(status.suppressed),
         *_addresses(
             "failed (transient; the same send command retries them):",
@@ -67,6 +92,7 @@ def format_status(status: CampaignStatus) -> str:
         ),
         *_addresses("refused (permanent; never retried):", status.refused),
         *_addresses(IN_DOUBT_TITLE, status.in_doubt),
+        *_bounced(status),
     ]
     return "\n".join(lines)
 

@@ -128,6 +128,26 @@ class Suppression:
         return f"{text}, campaign {self.campaign}" if self.campaign else text
 
 
+@dataclass(frozen=True)
+class Feedback:
+    """What one campaign's delivered mail drew back: its addresses per kind, sorted.
+
+    ``hard_bounced``, ``complained`` and ``unsubscribed`` are suppressions that name the
+    campaign; an address keeps its first reason only, so it appears under one of them at most.
+    ``soft_bounced`` are the addresses with a soft bounce recorded for the campaign, except the
+    hard-bounced ones (so ``bounced`` counts each address once).
+    """
+
+    hard_bounced: tuple[str, ...] = ()
+    soft_bounced: tuple[str, ...] = ()
+    complained: tuple[str, ...] = ()
+    unsubscribed: tuple[str, ...] = ()
+
+    @property
+    def bounced(self) -> int:
+        return len(self.hard_bounced) + len(self.soft_bounced)
+
+
 class SuppressionList:
     """A project's suppression list. Each method opens, changes and commits on its own.
 
@@ -361,6 +381,31 @@ class SuppressionList:
                 return Counter()
             rows = db.execute("SELECT reason FROM skipped WHERE campaign = ?", (campaign,))
             return Counter(row["reason"] for row in rows)
+
+    def feedback(self, campaign: str) -> Feedback:
+        """The bounces, complaints and unsubscribes recorded for a campaign (see Feedback)."""
+        with self._reading() as db:
+            if db is None:
+                return Feedback()
+            rows = db.execute(
+                "SELECT address, reason FROM suppressions WHERE campaign = ? ORDER BY address",
+                (campaign,),
+            ).fetchall()
+            by_reason: dict[str, list[str]] = {}
+            for row in rows:
+                by_reason.setdefault(row["reason"], []).append(row["address"])
+            hard = by_reason.get("hard-bounce", [])
+            soft = db.execute(
+                "SELECT DISTINCT address FROM soft_bounces WHERE campaign = ? ORDER BY address",
+                (campaign,),
+            )
+            counted = set(hard)
+            return Feedback(
+                hard_bounced=tuple(hard),
+                soft_bounced=tuple(a for (a,) in soft if a not in counted),
+                complained=tuple(by_reason.get("complaint", [])),
+                unsubscribed=tuple(by_reason.get("unsubscribed", [])),
+            )
 
 
 # -- importing unsubscribes kept elsewhere ---------------------------------------------------

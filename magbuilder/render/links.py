@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..content import Site
@@ -39,19 +40,40 @@ def merge_field(name: str, default: str = "") -> str:
     return f"%%{name}|{default}%%" if default else f"%%{name}%%"
 
 
-def merge(text: str, values: Mapping[str, str], *, escape: bool) -> str:
-    """Fill every ``%%name|default%%`` placeholder from ``values`` (HTML-escaped if ``escape``).
+@dataclass(frozen=True)
+class Field:
+    """A ``%%name|default%%`` placeholder of a template, split out by :func:`merge_pieces`."""
 
-    Defaults were written by the template, already escaped for their context.
-    """
+    name: str
+    default: str  # written by the template, already escaped for its context
 
-    def fill(match: re.Match[str]) -> str:
-        value = values.get(match.group(1))
+    def fill(self, values: Mapping[str, str], *, escape: bool) -> str:
+        """The subscriber's value (HTML-escaped if ``escape``), else the template's default."""
+        value = values.get(self.name)
         if not value:
-            return match.group(2) or ""
+            return self.default
         return html.escape(value, quote=True) if escape else value
 
-    return MERGE_TOKEN.sub(fill, text)
+
+def merge_pieces(text: str) -> list[str | Field]:
+    """``text`` as its literal stretches and merge fields, in order (no empty stretches)."""
+    pieces: list[str | Field] = []
+    end = 0
+    for match in MERGE_TOKEN.finditer(text):
+        if match.start() > end:
+            pieces.append(text[end : match.start()])
+        pieces.append(Field(match.group(1), match.group(2) or ""))
+        end = match.end()
+    if end < len(text):
+        pieces.append(text[end:])
+    return pieces
+
+
+def merge(text: str, values: Mapping[str, str], *, escape: bool) -> str:
+    """Fill every ``%%name|default%%`` placeholder from ``values`` (HTML-escaped if ``escape``)."""
+    return "".join(
+        p if isinstance(p, str) else p.fill(values, escape=escape) for p in merge_pieces(text)
+    )
 
 
 def unsubscribe_link(site: Site, token: str | None) -> str | None:

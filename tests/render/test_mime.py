@@ -86,6 +86,6 @@ def test_long_unsubscribe_url_is_folded_between_entries_never_encoded(sample_bui
 
     url = "https://longtake.example/unsubscribe?token=" + "A" * 60
     msg = compose(sample_build.issue, "<p>x</p>", "x", to="a@b.example", unsubscribe_url=url)
-    raw = msg.as_bytes().split(b"\r\n\r\n")[0].decode("ascii")
+    raw = msg.split(b"\r\n\r\n")[0].decode("ascii")
     assert f"List-Unsubscribe: <{url}>,\r\n <mailto:unsubscribe@longtake.example" in raw
     assert "=?utf-8?" not in raw
