@@ -1,10 +1,12 @@
-"""Benchmark: send the sample issue to 1,000 subscribers through a local aiosmtpd server.
+"""Benchmark: send the sample issue to 10,000 and 100,000 generated subscribers on a local sink.
 
-Prints messages per second and writes ``build/bench/send.json``. The server runs in its own
-process (aiosmtpd's Sink handler, which accepts and discards), so it does not share the sender's
-interpreter; the send is a real campaign: ledger, one SMTP transaction per message, no rate limit.
+Each case runs in its own process (so its peak memory is its own): a real campaign — suppression
+list, ledger, one SMTP transaction per message, no rate limit — over 1 and 4 connections to
+``bench/smtp_sink.py`` in another process (or aiosmtpd's Sink with ``--server aiosmtpd``). The
+sink counts what it accepted: the case fails unless every recipient got exactly one message.
+Prints messages per second and peak memory; writes ``build/bench/send.json``.
 
-    .venv/bin/python bench/send_bench.py [--recipients 1000] [--rate 0] [--out build/bench]
+    .venv/bin/python bench/send_bench.py [--cases 10000x1,10000x4,100000x4] [--server sink]
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -57,13 +61,22 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(port: int) -> subprocess.Popen[bytes]:
-    """``python -m aiosmtpd`` with the Sink handler, waited for until it answers."""
+def start_server(port: int, kind: str) -> subprocess.Popen[str]:
+    """The sink in its own process, waited for until it answers."""
+    if kind == "aiosmtpd":
+        command = [
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            f"127.0.0.1:{port}",
+            "-c",
+            "aiosmtpd.handlers.Sink",
+        ]
+    else:
+        command = [str(REPO / "bench" / "smtp_sink.py"), str(port)]
     server = subprocess.Popen(
-        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}"]
-        + ["-c", "aiosmtpd.handlers.Sink"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        [sys.executable, *command], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
@@ -74,16 +87,23 @@ def start_server(port: int) -> subprocess.Popen[bytes]:
         except OSError:
             time.sleep(0.05)
     server.kill()
-    raise RuntimeError("the aiosmtpd server did not start")
+    raise RuntimeError(f"the {kind} server did not start")
 
 
-def run(recipients: int = 1000, rate: float = 0.0, out: Path | None = None) -> dict[str, object]:
-    """Send to ``recipients`` generated subscribers; return and write the measurements."""
+def stop_server(server: subprocess.Popen[str]) -> dict[str, int] | None:
+    """Stop the sink; what it says it accepted (the aiosmtpd Sink does not say)."""
+    server.send_signal(signal.SIGTERM)
+    out, _ = server.communicate(timeout=30)
+    lines = [line for line in out.splitlines() if line.startswith("{")]
+    return json.loads(lines[-1]) if lines else None
+
+
+def run_case(recipients: int, connections: int, server_kind: str, rate: float = 0.0) -> dict:
+    """One send, in this process: ``recipients`` generated subscribers over ``connections``."""
     from magbuilder.deliver import SendOptions, parse_smtp_url, send_issue
     from magbuilder.deliver.messages import load_content
     from magbuilder.deliver.subscribers import read_subscribers
 
-    out = out or REPO / "build" / "bench"
     environ = {**os.environ, "MAGBUILDER_UNSUBSCRIBE_SECRET": SECRET}
     with tempfile.TemporaryDirectory(prefix="magbuilder-bench-") as tmp:
         project = sample_project(Path(tmp) / "project")
@@ -91,65 +111,118 @@ def run(recipients: int = 1000, rate: float = 0.0, out: Path | None = None) -> d
         if not manifest.is_file():
             manifest = sorted((project / "issues").glob("*.yaml"))[-1]
         csv = project / "subscribers.csv"
-        rows = [f"reader{i:05d}@subscribers.example,Reader {i}" for i in range(recipients)]
+        rows = [f"reader{i:06d}@subscribers.example,Reader {i}" for i in range(recipients)]
         csv.write_text("email,name\n" + "\n".join(rows) + "\n", "utf-8")
 
-        # Building the messages alone, to tell composing from handing over.
+        # Composing alone, to tell it from handing over.
         content = load_content(manifest, SECRET.encode())
-        sample = read_subscribers(csv).subscribers[:200]
+        sample = read_subscribers(csv).subscribers[:500]
         start = time.perf_counter()
         sizes = [len(content.message(s)) for s in sample]
         compose_rate = len(sample) / (time.perf_counter() - start)
 
         port = free_port()
-        server = start_server(port)
+        server = start_server(port, server_kind)
         try:
             options = SendOptions(
                 subscribers=csv,
                 smtp=parse_smtp_url(f"smtp://127.0.0.1:{port}", "none", environ={}),
                 rate=rate,
+                connections=connections,
                 state_dir=Path(tmp) / "state",
             )
             with open(os.devnull, "w") as quiet:
                 start = time.perf_counter()
+                cpu = time.process_time()
                 result = send_issue(manifest, options, environ=environ, progress_stream=quiet)
                 seconds = time.perf_counter() - start
+                cpu = time.process_time() - cpu
         finally:
-            server.terminate()
-            server.wait(timeout=10)
-    report: dict[str, object] = {
-        "benchmark": "send",
-        "issue": content.issue.id,
+            accepted = stop_server(server)
+    sent = result.counts.get("sent", 0)
+    return {
         "recipients": recipients,
-        "sent": result.counts.get("sent", 0),
-        "seconds": round(seconds, 3),
+        "connections": connections,
+        "sent": sent,
+        "seconds": round(seconds, 2),
         "messages_per_second": round(recipients / seconds, 1),
+        "sender_cpu_seconds": round(cpu, 2),
+        "peak_memory_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "compose_messages_per_second": round(compose_rate, 1),
         "message_bytes": round(sum(sizes) / len(sizes)),
+        "sink_accepted": accepted,
+        "exactly_once": accepted is None
+        or (accepted["messages"] == recipients == accepted["recipients"] == sent),
         "rate_limit": rate or None,
-        "server": "aiosmtpd Sink on 127.0.0.1, separate process",
+        "server": server_kind,
+    }
+
+
+def run(cases: list[tuple[int, int]], server: str, out: Path) -> list[dict]:
+    """Each case in a fresh process; the results, also written to ``out/send.json``."""
+    results = []
+    for recipients, connections in cases:
+        child = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                f"{recipients}x{connections}",
+                "--server",
+                server,
+            ],
+            capture_output=True,
+            text=True,
+        )
+        if child.returncode:
+            sys.stderr.write(child.stderr)
+            raise RuntimeError(f"the {recipients}x{connections} case failed")
+        results.append(json.loads(child.stdout.strip().splitlines()[-1]))
+        print(line(results[-1]), flush=True)
+    report = {
+        "benchmark": "send",
+        "cases": results,
         "python": platform.python_version(),
         "machine": platform.machine(),
+        "cores": os.cpu_count(),
     }
     out.mkdir(parents=True, exist_ok=True)
     (out / "send.json").write_text(json.dumps(report, indent=2) + "\n", "utf-8")
-    return report
+    return results
+
+
+def line(case: dict) -> str:
+    once = "exactly once" if case["exactly_once"] else "NOT EXACTLY ONCE"
+    return (
+        f"send: {case['sent']:>7,}/{case['recipients']:,} over {case['connections']} "
+        f"connection{'s' * (case['connections'] != 1)} in {case['seconds']} s = "
+        f"{case['messages_per_second']} msg/s, peak {case['peak_memory_mib']} MiB, "
+        f"sender CPU {case['sender_cpu_seconds']} s ({once}; composing alone "
+        f"{case['compose_messages_per_second']}/s, {case['message_bytes']} bytes each)"
+    )
+
+
+def parse_cases(text: str) -> list[tuple[int, int]]:
+    try:
+        return [tuple(int(n) for n in case.split("x")) for case in text.split(",")]  # type: ignore[misc]
+    except ValueError:
+        raise argparse.ArgumentTypeError("cases look like 10000x1,10000x4") from None
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--recipients", type=int, default=1000)
-    parser.add_argument("--rate", type=float, default=0.0, help="messages a second, 0: no limit")
+    parser.add_argument("--cases", type=parse_cases, default="10000x1,10000x4,100000x4")
+    parser.add_argument("--server", choices=("sink", "aiosmtpd"), default="sink")
     parser.add_argument("--out", type=Path, default=REPO / "build" / "bench")
+    parser.add_argument("--child", type=parse_cases, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    report = run(args.recipients, args.rate, args.out)
-    print(
-        f"send: {report['sent']}/{report['recipients']} messages in {report['seconds']} s = "
-        f"{report['messages_per_second']} messages/second "
-        f"(composing alone: {report['compose_messages_per_second']}/s, "
-        f"{report['message_bytes']} bytes each) → {args.out / 'send.json'}"
-    )
-    return 0 if report["sent"] == report["recipients"] else 1
+    if args.child:
+        [(recipients, connections)] = args.child
+        print(json.dumps(run_case(recipients, connections, args.server)))
+        return 0
+    results = run(args.cases, args.server, args.out)
+    print(f"→ {args.out / 'send.json'}")
+    return 0 if all(case["exactly_once"] for case in results) else 1
 
 
 if __name__ == "__main__":

@@ -297,7 +297,15 @@ def ingest(sources: tuple[str, ...], into: Path, title: str | None) -> None:
     type=click.FloatRange(min=0),
     default=5.0,
     show_default=True,
-    help="At most this many messages a second (0: no limit).",
+    help="At most this many messages a second (0: no limit), over all connections.",
+)
+@click.option(
+    "--connections",
+    metavar="N",
+    type=click.IntRange(min=1, max=32),
+    default=1,
+    show_default=True,
+    help="SMTP connections at once (ask your relay how many it allows; often 2 to 10).",
 )
 @click.option(
     "--state-dir",
@@ -353,6 +361,7 @@ def send(
     test_address: str | None,
     dry_run: Path | None,
     rate: float,
+    connections: int,
     state_dir: Path | None,
     force_new_campaign: bool,
     resend_in_doubt: bool,
@@ -413,6 +422,7 @@ def send(
         test_address=test_address,
         dry_run=dry_run,
         rate=rate,
+        connections=connections,
         state_dir=state_dir,
         force_new_campaign=force_new_campaign,
         resend_in_doubt=resend_in_doubt,

@@ -1,7 +1,8 @@
 """Sending an issue's newsletter to its subscribers: the test copy, the dry run and the campaign.
 
-A campaign sends one message at a time, at most ``rate`` a second, recording each recipient's
-state in the ledger before moving on; running it again resumes where it stopped. Transient
+A campaign sends over one or more SMTP connections (``sending.py``), at most ``rate`` a second
+between them, recording each recipient's state in the ledger before the connection takes the
+next; running it again resumes where it stopped. Transient
 failures are retried with exponential back-off, permanent refusals are recorded and left alone.
 A message whose fate is unknown (its data went out, no reply came, or the sender died meanwhile)
 is recorded *in doubt* and named, and sent again only with ``resend_in_doubt``: nobody gets a
@@ -10,15 +11,9 @@ second copy unless the editor chose it.
 
 from __future__ import annotations
 
-import datetime as dt
-import functools
-import heapq
-import itertools
 import logging
 import re
-import signal
-import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -37,9 +32,9 @@ from .ledger import (
     find_campaigns,
 )
 from .messages import CampaignContent, load_content
-from .progress import Progress
-from .smtp import Delivery, Mailer, SmtpFatalError, SmtpSettings
-from .stopping import StopFlag, Stopped
+from .sending import NOT_AGAIN, send_run
+from .smtp import Delivery, Mailer, SmtpSettings
+from .stopping import StopFlag
 from .subscribers import Subscriber, SubscriberList, read_subscribers, report_findings
 from .suppression import REASONS, Addressee, SuppressionList, campaign_label
 from .tokens import make_token, secret_from_env
@@ -47,12 +42,10 @@ from .tokens import make_token, secret_from_env
 log = logging.getLogger(__name__)
 
 DEFAULT_RATE = 5.0  # messages a second: what shared relays and small MTAs accept without throttling
+MAX_CONNECTIONS = 32  # relays limit connections per client far below this (often 2 to 10)
 DEFAULT_MAX_ATTEMPTS = 5  # per recipient and run, for transient (4xx) failures
 DEFAULT_RETRY_DELAY = 30.0  # seconds before the first retry; doubles each attempt
 MAX_RETRY_DELAY = 900.0
-REFUSAL_LIMIT = 10  # this many refusals in a row: the server refuses the message, not the people
-STOPPED_IN_HAND = "the run was stopped while handing this message to the server"
-NOT_AGAIN = "not sent again unless you ask (--resend-in-doubt)"
 
 
 class SendIncomplete(MagbuilderError):
@@ -78,6 +71,7 @@ class SendOptions:
     retry_delay: float = DEFAULT_RETRY_DELAY
     max_retry_delay: float = MAX_RETRY_DELAY
     resend_in_doubt: bool = False  # send once more to those in doubt (they may get it twice)
+    connections: int = 1  # SMTP connections at once; the rate limit is shared between them
 
 
 @dataclass
@@ -114,11 +108,6 @@ def campaign_folder(root: Path, issue_id: str, state_dir: Path | None = None) ->
     return Path(state_dir) if state_dir else root / "build" / issue_id / "campaigns"
 
 
-def retry_delay(attempts: int, options: SendOptions) -> float:
-    """Back-off before the next try after ``attempts`` attempts: doubling, capped."""
-    return min(options.retry_delay * 2 ** max(attempts - 1, 0), options.max_retry_delay)
-
-
 def _shown(path: Path, content: CampaignContent) -> str:
     return shown(path, content.issue.root) if path.is_absolute() else str(path)
 
@@ -146,6 +135,8 @@ def send_issue(
         raise UsageError("--smtp URL is required to send (or use --dry-run DIR)")
     if options.rate < 0 or options.max_attempts < 1 or options.retry_delay < 0:
         raise UsageError("--rate and --retry-delay must be ≥ 0, --max-attempts ≥ 1")
+    if not 1 <= options.connections <= MAX_CONNECTIONS:
+        raise UsageError(f"--connections must be between 1 and {MAX_CONNECTIONS}")
     if options.resend_in_doubt and (options.test_address or options.dry_run):
         raise UsageError(
             "--resend-in-doubt applies to sending to the list, not --test or --dry-run"
@@ -351,7 +342,7 @@ def _send_campaign(
             )
         result = SendResult("send", issue.id, ledger=ledger.path, campaign=number)
         with stop.installed():
-            _run(content, subscribers, options, ledger, stop, result, progress_stream)
+            send_run(content, subscribers, options, ledger, stop, result, progress_stream)
         result.counts = ledger.counts()
         result.failed = [r for r in ledger.recipients("failed") if r.key in listed]
         result.refused = ledger.recipients("refused")
@@ -386,170 +377,3 @@ def _remember(
     )
     if suppressed:
         store.record_skipped(label, suppressed)
-
-
-def _run(
-    content: CampaignContent,
-    subscribers: SubscriberList,
-    options: SendOptions,
-    ledger: Ledger,
-    stop: StopFlag,
-    result: SendResult,
-    progress_stream: TextIO | None,
-) -> None:
-    """The send loop: due retries first, then the list in order; one committed state each."""
-    rows = {r.key: r for r in ledger.recipients()}
-    states = {s.key: rows[s.key].state for s in subscribers.subscribers}
-    if options.resend_in_doubt:  # to send again: pending for this run's counts and progress
-        states = {key: "pending" if state == "in_doubt" else state for key, state in states.items()}
-    attempts = {s.key: rows[s.key].attempts for s in subscribers.subscribers}
-    counts = Counter(states.values())
-    pending: deque[Subscriber] = deque()
-    retries: list[tuple[float, int, Subscriber]] = []
-    order = itertools.count()
-    now_wall, now = dt.datetime.now(dt.UTC), time.monotonic()
-    for subscriber in subscribers.subscribers:
-        row = rows[subscriber.key]
-        if row.state == "failed" and row.next_retry_at:
-            wait = max(0.0, (row.next_retry_at - now_wall).total_seconds())
-            heapq.heappush(retries, (now + wait, next(order), subscriber))
-        elif row.state in ("pending", "failed") or (
-            row.state == "in_doubt" and options.resend_in_doubt
-        ):
-            pending.append(subscriber)
-    total = len(subscribers.subscribers)
-    if not pending and not retries:
-        if counts["in_doubt"]:
-            log.info(
-                "campaign %d has nothing left to send, but %d in doubt (listed below)",
-                ledger.campaign.number,
-                counts["in_doubt"],
-            )
-        else:
-            log.info("campaign %d is complete: nothing left to send", ledger.campaign.number)
-        return
-    pace = 1.0 / options.rate if options.rate > 0 else 0.0
-    assert options.smtp is not None
-    log.info(
-        "sending %d messages through %s, %s",
-        len(pending) + len(retries),
-        options.smtp.display,
-        f"at most {options.rate:g} a second" if pace else "without a rate limit",
-    )
-
-    def shown_counts() -> dict[str, int]:
-        shown = {state: counts[state] for state in ("sent", "failed", "refused")}
-        if counts["in_doubt"]:
-            shown["in doubt"] = counts["in_doubt"]
-        return shown
-
-    def finished() -> int:
-        return counts["sent"] + counts["refused"] + counts["in_doubt"]
-
-    progress = Progress(
-        total,
-        done=finished(),
-        rate_limit=options.rate,
-        stream=progress_stream,
-        enabled=logging.getLogger("magbuilder").isEnabledFor(logging.INFO),
-    )
-    tries: Counter[str] = Counter()  # attempts in this run
-    refusals_in_a_row = 0
-    next_slot = time.monotonic()
-    mailer = Mailer(options.smtp, sleep=stop.sleep)
-    in_hand: str | None = None
-    try:
-        mailer.connect()
-        while (pending or retries) and not stop.requested:
-            if retries and (retries[0][0] <= time.monotonic() or not pending):
-                due = retries[0][0] - time.monotonic()
-                if due > 0:
-                    note = f"waiting {due:.0f} s to retry {len(retries)}"
-                    progress.update(shown_counts(), finished(), note=note, force=True)
-                    stop.sleep(due)
-                subscriber = heapq.heappop(retries)[2]
-            else:
-                subscriber = pending.popleft()
-            if pace:
-                stop.sleep(max(0.0, next_slot - time.monotonic()))
-                next_slot = max(next_slot + pace, time.monotonic())
-            key = subscriber.key
-            data = content.message(subscriber, campaign=ledger.campaign.number)
-            ledger.begin(key)
-            in_hand = key
-            attempts[key] += 1
-            try:
-                outcome = mailer.send(
-                    content.sender,
-                    subscriber.email,
-                    data,
-                    handing_over=functools.partial(ledger.handing_over, key),
-                )
-            except (SmtpFatalError, Stopped):
-                # Raised only before the end of the data left (an in-doubt message is an
-                # outcome): it cannot have arrived, and a run that stops here loses nothing.
-                ledger.release(key)
-                in_hand = None
-                raise
-            if outcome.status == "sent":
-                ledger.mark_sent(key, outcome.reply)
-                new_state = "sent"
-                result.sent_now += 1
-                refusals_in_a_row = 0
-            elif outcome.status == "refused":
-                ledger.mark_refused(key, outcome.reply)
-                new_state = "refused"
-                refusals_in_a_row += 1
-                log.warning("%s: refused: %s", subscriber.email, outcome.reply)
-            elif outcome.status == "in_doubt":
-                ledger.mark_in_doubt(key, outcome.reply)
-                new_state = "in_doubt"
-                log.warning("%s: in doubt: %s; %s", subscriber.email, outcome.reply, NOT_AGAIN)
-            else:
-                delay = retry_delay(attempts[key], options)
-                retry_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=delay)
-                ledger.mark_failed(key, outcome.reply, retry_at)
-                new_state = "failed"
-                tries[key] += 1
-                if tries[key] < options.max_attempts:
-                    heapq.heappush(retries, (time.monotonic() + delay, next(order), subscriber))
-                    log.info("%s: %s; retrying in %.0f s", subscriber.email, outcome.reply, delay)
-                else:
-                    result.retry_left += 1
-                    log.warning(
-                        "%s: %s; giving up for this run after %d attempts",
-                        subscriber.email,
-                        outcome.reply,
-                        tries[key],
-                    )
-            in_hand = None
-            counts[states[key]] -= 1
-            counts[new_state] += 1
-            states[key] = new_state
-            progress.update(shown_counts(), finished(), processed=1)
-            if refusals_in_a_row >= REFUSAL_LIMIT:
-                raise SmtpFatalError(
-                    f"the server refused the last {REFUSAL_LIMIT} messages in a row (last: "
-                    f"{outcome.reply}): the server refuses the message, not the people"
-                )
-    except Stopped:
-        pass
-    except KeyboardInterrupt:  # a second signal: the message in hand is abandoned
-        mailer.abort()  # a QUIT in the middle of the data would only wait for a reply
-        result.abandoned = in_hand is not None
-        row = ledger.get(in_hand) if in_hand else None
-        if row and row.in_flight:  # its data had started to go out: the server may have it
-            ledger.mark_in_doubt(row.key, STOPPED_IN_HAND)
-            log.warning("%s: in doubt: %s; %s", row.address, STOPPED_IN_HAND, NOT_AGAIN)
-            result.abandoned_in_doubt = True
-        stop.request(stop.signal or signal.SIGINT)
-    except SmtpFatalError as exc:
-        raise SmtpFatalError(
-            f"{exc}\nStopped after {result.sent_now} messages in this run; nothing is lost: "
-            "fix this, then run the same command again to resume."
-        ) from None
-    finally:
-        progress.finish()
-        mailer.close()
-    if stop.requested:
-        result.stopped_by = stop.signal.name if stop.signal else "SIGINT"

@@ -23,18 +23,22 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import fcntl
+import functools
 import os
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from ..errors import InputError
 
 STATES = ("pending", "sent", "failed", "refused", "in_doubt")
 SCHEMA_VERSION = 2  # 2 added the in_doubt state; a version 1 ledger is upgraded when sending
+T = TypeVar("T")
 IN_FLIGHT_REASON = "an earlier run stopped while handing this message to the server"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS campaign (
@@ -135,18 +139,36 @@ def exclusive(folder: Path, issue_id: str) -> Iterator[None]:
         os.close(fd)  # releases the lock; the file stays (removing it would race another sender)
 
 
+def _serialised(method: Callable[..., T]) -> Callable[..., T]:
+    """One method at a time on the ledger's connection: several threads send for one campaign,
+    and a method's statements (a sync level set around an update, a transaction) go together."""
+
+    @functools.wraps(method)
+    def serialised(self: Ledger, *args: Any, **kwargs: Any) -> T:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return serialised
+
+
 class Ledger:
-    """A campaign's ledger file. Each method that changes state commits before returning."""
+    """A campaign's ledger file. Each method that changes state commits before returning.
+
+    Safe to share between threads (a run's SMTP connections): its methods run one at a time.
+    """
 
     def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
         self.path = path
         self._db = connection
+        self._lock = threading.RLock()
 
     # -- opening ---------------------------------------------------------------------------
 
     @staticmethod
     def _connect(path: Path) -> sqlite3.Connection:
-        db = sqlite3.connect(path, isolation_level=None, timeout=10)  # autocommit statements
+        # Autocommit statements; one connection shared by a run's SMTP connections (threads),
+        # each method holding the ledger's lock (see _serialised).
+        db = sqlite3.connect(path, isolation_level=None, timeout=10, check_same_thread=False)
         db.row_factory = sqlite3.Row
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")  # a committed mark survives power loss too
@@ -227,6 +249,7 @@ class Ledger:
             raise
         db.execute("COMMIT")
 
+    @_serialised
     def close(self) -> None:
         self._db.close()
 
@@ -239,12 +262,14 @@ class Ledger:
     # -- campaign ----------------------------------------------------------------------------
 
     @property
+    @_serialised
     def campaign(self) -> Campaign:
         row = self._db.execute(
             "SELECT issue_id, number, digest, subject, created FROM campaign"
         ).fetchone()
         return Campaign(**dict(row))
 
+    @_serialised
     def set_digest(self, digest: str, subject: str) -> None:
         """Record new content (only allowed while nothing has been sent: the caller checks)."""
         self._db.execute(
@@ -253,6 +278,7 @@ class Ledger:
 
     # -- recipients --------------------------------------------------------------------------
 
+    @_serialised
     def add(self, recipients: Iterable[tuple[str, str]]) -> int:
         """Add ``(key, address)`` pairs not yet in the ledger as pending; returns how many."""
         now = _now()
@@ -269,6 +295,7 @@ class Ledger:
         self._db.execute("COMMIT")
         return self._db.total_changes - before
 
+    @_serialised
     def recipients(self, state: str | None = None) -> list[Recipient]:
         """Every recipient (or those in one state), in the order they were added."""
         query = "SELECT * FROM recipients"
@@ -279,10 +306,12 @@ class Ledger:
         rows = self._db.execute(query + " ORDER BY rowid", args).fetchall()
         return [Recipient(**{**dict(r), "in_flight": bool(r["in_flight"])}) for r in rows]
 
+    @_serialised
     def get(self, key: str) -> Recipient | None:
         row = self._db.execute("SELECT * FROM recipients WHERE key = ?", (key,)).fetchone()
         return Recipient(**{**dict(row), "in_flight": bool(row["in_flight"])}) if row else None
 
+    @_serialised
     def counts(self) -> dict[str, int]:
         """How many recipients are in each state (every state listed, zeros included)."""
         counts = dict.fromkeys(STATES, 0)
@@ -292,11 +321,13 @@ class Ledger:
             counts[state] = count
         return counts
 
+    @_serialised
     def in_flight(self) -> list[Recipient]:
         """Recipients whose message was being handed over (now, or when a run stopped)."""
         rows = self._db.execute("SELECT * FROM recipients WHERE in_flight ORDER BY rowid")
         return [Recipient(**{**dict(r), "in_flight": True}) for r in rows]
 
+    @_serialised
     def settle_in_flight(self) -> list[Recipient]:
         """Mark in doubt every recipient an earlier run left in flight; returns them.
 
@@ -308,6 +339,7 @@ class Ledger:
             self.mark_in_doubt(row.key, IN_FLIGHT_REASON)
         return [r for r in (self.get(row.key) for row in settled) if r]
 
+    @_serialised
     def begin(self, key: str) -> None:
         """Count an attempt, before the transaction with the server starts.
 
@@ -351,6 +383,7 @@ class Ledger:
         """The message certainly did not reach its end (e.g. no server to hand it to)."""
         self._update(key, "in_flight = 0")
 
+    @_serialised
     def _update(self, key: str, assignments: str, *args: str) -> None:
         cursor = self._db.execute(
             f"UPDATE recipients SET {assignments}, updated = ? WHERE key = ?",

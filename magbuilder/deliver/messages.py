@@ -37,7 +37,7 @@ class CampaignContent:
     secret: bytes = field(repr=False)
     signer: DkimSigner | None = None  # site.dkim's key, read once for the campaign
 
-    @property
+    @cached_property
     def sender(self) -> str:
         """The envelope sender (MAIL FROM): the address in ``site.from_email``."""
         return getaddresses([self.issue.manifest.site.from_email])[0][1]

@@ -13,8 +13,8 @@ import contextlib
 import ipaddress
 import logging
 import os
-import re
 import smtplib
+import socket
 import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -139,10 +139,18 @@ def _reply(code: int, text: bytes | str) -> str:
 
 def _wire(data: bytes) -> bytes:
     """The message as ``smtplib`` sends it after DATA: leading dots doubled, ends in CRLF.CRLF."""
-    data = re.sub(rb"(?m)^\.", b"..", data)
+    # A line starting with "." gets another (RFC 5321, 4.5.2); bytes.replace, not a multiline
+    # regular expression, which took a third of a millisecond on a 49 KB newsletter.
+    data = data.replace(b"\n.", b"\n..")
+    if data.startswith(b"."):
+        data = b"." + data
     if not data.endswith(b"\r\n"):
         data += b"\r\n"
     return data + b".\r\n"
+
+
+class Abandoned(Exception):
+    """Raised by :meth:`Mailer.send` once :meth:`Mailer.abandon` cut its connection short."""
 
 
 class _LostAfterData(Exception):
@@ -181,6 +189,7 @@ class Mailer:
         self.local_hostname = local_hostname
         self._smtp: smtplib.SMTP | None = None
         self._connected_once = False
+        self._abandoned = False
 
     def __enter__(self) -> Mailer:
         return self
@@ -192,6 +201,8 @@ class Mailer:
 
     def connect(self) -> None:
         """Open the connection now (the first time: fail at once if the server can't be reached)."""
+        if self._abandoned:
+            raise Abandoned
         if self._smtp is not None:
             return
         if not self._connected_once:
@@ -304,6 +315,19 @@ class Mailer:
         """Close at once, without QUIT: mid-data, the server then discards the partial message."""
         self._drop()
 
+    def abandon(self) -> None:
+        """From another thread: cut the connection now, and let no message through any more.
+
+        The socket is shut down, not closed (the sending thread may be using it): a send in
+        progress fails at once and raises :class:`Abandoned`, as does any later one.
+        """
+        self._abandoned = True
+        smtp = self._smtp
+        sock = getattr(smtp, "sock", None) if smtp else None
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
     def close(self) -> None:
         """Say QUIT and close (quietly: the server may already be gone)."""
         if self._smtp is None:
@@ -338,9 +362,13 @@ class Mailer:
                 outcome = self._transaction(self._smtp, sender, recipient, data, handing_over)
             except _LostAfterData as exc:
                 self._drop()
+                if self._abandoned:
+                    raise Abandoned from None
                 return Delivery("in_doubt", str(exc))
             except (smtplib.SMTPServerDisconnected, OSError) as exc:
                 self._drop()
+                if self._abandoned:
+                    raise Abandoned from None
                 lost = f"connection lost: {exc or type(exc).__name__}"
                 log.warning("%s while sending to %s; reconnecting", lost, recipient)
                 continue

@@ -98,9 +98,16 @@ QP_WIDTH = 76  # RFC 2045's limit on an encoded line, soft break included
 
 def _list_urls(name: str, entries: list[str]) -> bytes:
     """An RFC 2369 header: one entry a line when all are plain ASCII (see ListUrlsHeader)."""
-    if all(e.isascii() and not any(c.isspace() for c in e) for e in entries):
+    if all(e.isascii() and len(e.split()) == 1 for e in entries):
         return (f"{name}: " + ",\r\n ".join(entries) + "\r\n").encode("ascii")
     return _header(name, ", ".join(entries))
+
+
+def _message_id(msg_id: str) -> bytes:
+    """The Message-ID header: as it stands when ASCII (no folding needed), else by the policy."""
+    if msg_id.isascii() and len(msg_id) < 60:
+        return f"Message-ID: {msg_id}\r\n".encode("ascii")
+    return _header("Message-ID", msg_id)
 
 
 def _header(name: str, value: str) -> bytes:
@@ -161,7 +168,7 @@ class Frame:
             self._address(to),
             self.reply_to,
             f"Date: {format_datetime(when)}\r\n".encode("ascii"),
-            _header("Message-ID", msg_id),
+            _message_id(msg_id),
             self.list_id,
         ]
         if targets:
