@@ -145,7 +145,9 @@ def run_case(recipients: int, connections: int, server_kind: str, rate: float = 
         "connections": connections,
         "sent": sent,
         "seconds": round(seconds, 2),
-        "messages_per_second": round(recipients / seconds, 1),
+        "messages_per_second": round(recipients / seconds, 1),  # the whole command
+        "sending_seconds": round(result.seconds, 2),  # connections open to closed
+        "sending_messages_per_second": round(recipients / result.seconds, 1),
         "sender_cpu_seconds": round(cpu, 2),
         "peak_memory_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "compose_messages_per_second": round(compose_rate, 1),
@@ -196,7 +198,8 @@ def line(case: dict) -> str:
     return (
         f"send: {case['sent']:>7,}/{case['recipients']:,} over {case['connections']} "
         f"connection{'s' * (case['connections'] != 1)} in {case['seconds']} s = "
-        f"{case['messages_per_second']} msg/s, peak {case['peak_memory_mib']} MiB, "
+        f"{case['messages_per_second']} msg/s (sending alone {case['sending_seconds']} s = "
+        f"{case['sending_messages_per_second']} msg/s), peak {case['peak_memory_mib']} MiB, "
         f"sender CPU {case['sender_cpu_seconds']} s ({once}; composing alone "
         f"{case['compose_messages_per_second']}/s, {case['message_bytes']} bytes each)"
     )

@@ -94,6 +94,7 @@ class SendResult:
     abandoned: bool = False  # a second signal cut the message in hand short
     abandoned_in_doubt: bool = False  # … after its data had started to go out: now in doubt
     retry_left: int = 0  # transient failures whose attempts this run ran out
+    seconds: float = 0.0  # from the first connection opened to the last closed
     exit_code: int = 0
     # list entries left out because the project's suppression list has them: reason → count
     suppressed: dict[str, int] = field(default_factory=dict)

@@ -39,6 +39,10 @@ from ..errors import InputError
 STATES = ("pending", "sent", "failed", "refused", "in_doubt")
 SCHEMA_VERSION = 2  # 2 added the in_doubt state; a version 1 ledger is upgraded when sending
 T = TypeVar("T")
+# Each outcome counts the attempt it ends (so does settling one cut short in flight): one
+# statement a message fewer than counting it up front, and an attempt killed before its data
+# left, which changed nothing, is simply not counted.
+COUNTED = ", attempts = attempts + 1"
 IN_FLIGHT_REASON = "an earlier run stopped while handing this message to the server"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS campaign (
@@ -339,19 +343,6 @@ class Ledger:
             self.mark_in_doubt(row.key, IN_FLIGHT_REASON)
         return [r for r in (self.get(row.key) for row in settled) if r]
 
-    @_serialised
-    def begin(self, key: str) -> None:
-        """Count an attempt, before the transaction with the server starts.
-
-        Committed without waiting for the disk: it survives the process dying, and the next
-        commit (fully synced) makes it durable too. A power cut can only lose the count.
-        """
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        try:
-            self._update(key, "attempts = attempts + 1")
-        finally:
-            self._db.execute("PRAGMA synchronous=FULL")
-
     def handing_over(self, key: str) -> None:
         """Mark the recipient in flight: the server is ready for the data, none has left yet.
 
@@ -362,22 +353,31 @@ class Ledger:
 
     def mark_sent(self, key: str, reply: str) -> None:
         """The server accepted the message (call only after its 250 to the data)."""
-        self._update(key, "state = 'sent', in_flight = 0, reply = ?, next_retry = NULL", reply)
+        self._update(
+            key, "state = 'sent', in_flight = 0, reply = ?, next_retry = NULL" + COUNTED, reply
+        )
 
     def mark_failed(self, key: str, reason: str, next_retry: dt.datetime) -> None:
         """A transient failure: try again at ``next_retry`` (UTC)."""
         when = next_retry.astimezone(dt.UTC).isoformat(timespec="seconds")
         self._update(
-            key, "state = 'failed', in_flight = 0, reply = ?, next_retry = ?", reason, when
+            key,
+            "state = 'failed', in_flight = 0, reply = ?, next_retry = ?" + COUNTED,
+            reason,
+            when,
         )
 
     def mark_refused(self, key: str, reply: str) -> None:
         """A permanent refusal (5xx): never retried."""
-        self._update(key, "state = 'refused', in_flight = 0, reply = ?, next_retry = NULL", reply)
+        self._update(
+            key, "state = 'refused', in_flight = 0, reply = ?, next_retry = NULL" + COUNTED, reply
+        )
 
     def mark_in_doubt(self, key: str, reason: str) -> None:
         """The server may or may not have accepted it: never sent again unless the editor asks."""
-        self._update(key, "state = 'in_doubt', in_flight = 0, reply = ?, next_retry = NULL", reason)
+        self._update(
+            key, "state = 'in_doubt', in_flight = 0, reply = ?, next_retry = NULL" + COUNTED, reason
+        )
 
     def release(self, key: str) -> None:
         """The message certainly did not reach its end (e.g. no server to hand it to)."""

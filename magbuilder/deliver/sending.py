@@ -206,7 +206,6 @@ class Connection(threading.Thread):
         run, ledger, key = self.run_, self.run_.ledger, subscriber.key
         run.pacer.wait(run.stop)
         data = run.content.message(subscriber, campaign=run.number)
-        ledger.begin(key)
         attempts = run.tally.attempt(key)
         try:
             outcome = self.mailer.send(
@@ -357,10 +356,12 @@ def send_run(
     )
     tally = Tally(states, attempts, progress)
     run = Run(content, options, ledger, stop, queue, tally)
+    start = time.monotonic()
     try:
         _supervise(run, [Connection(run, n) for n in range(1, connections + 1)])
     finally:
         progress.finish()
+        result.seconds = time.monotonic() - start
         result.sent_now = run.sent_now
         result.retry_left = run.retry_left
         result.abandoned = run.abandoned

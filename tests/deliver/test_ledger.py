@@ -58,14 +58,10 @@ def test_every_outcome_is_committed_with_synchronous_full_whatever_sqlite_defaul
         ledger.add([("d@x.org", "d@x.org")])
         statements: list[str] = []
         ledger._db.set_trace_callback(statements.append)
-        ledger.begin("a@x.org")
         ledger.handing_over("a@x.org")
         ledger.mark_sent("a@x.org", "250 ok")
-        ledger.begin("b@x.org")
         ledger.mark_failed("b@x.org", "451 later", dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
-        ledger.begin("c@x.org")
         ledger.mark_refused("c@x.org", "550 no")
-        ledger.begin("d@x.org")
         ledger.handing_over("d@x.org")
         ledger.mark_in_doubt("d@x.org", "connection lost")
         assert synchronous(ledger) == FULL
@@ -95,14 +91,11 @@ def test_every_outcome_is_committed_with_synchronous_full_whatever_sqlite_defaul
 def test_states_and_counts(ledger):
     assert ledger.add([("a@x.org", "A@x.org"), ("b@x.org", "b@x.org"), ("c@x.org", "c@x.org")]) == 3
     assert ledger.add([("a@x.org", "a@x.org"), ("d@x.org", "d@x.org")]) == 1  # a kept as is
-    ledger.begin("a@x.org")
     ledger.handing_over("a@x.org")
     assert ledger.get("a@x.org").in_flight
     ledger.mark_sent("a@x.org", "250 2.0.0 Ok: queued as 123")
-    ledger.begin("b@x.org")
     retry = dt.datetime(2030, 1, 1, 12, 0, tzinfo=dt.UTC)
     ledger.mark_failed("b@x.org", "451 4.7.1 greylisted", retry)
-    ledger.begin("c@x.org")
     ledger.mark_refused("c@x.org", "550 5.1.1 no such user")
     assert ledger.counts() == {"pending": 1, "sent": 1, "failed": 1, "refused": 1, "in_doubt": 0}
     a, b, c = (ledger.get(k) for k in ("a@x.org", "b@x.org", "c@x.org"))
@@ -152,7 +145,6 @@ def test_only_one_sender_per_issue_at_a_time(tmp_path):
 
 def test_in_doubt_is_a_state_of_its_own(ledger):
     ledger.add([("a@x.org", "a@x.org"), ("b@x.org", "b@x.org")])
-    ledger.begin("a@x.org")
     ledger.handing_over("a@x.org")
     ledger.mark_in_doubt("a@x.org", "connection lost after the end of the data")
     assert ledger.counts() == {"pending": 1, "sent": 0, "failed": 0, "refused": 0, "in_doubt": 1}
@@ -165,7 +157,6 @@ def test_in_doubt_is_a_state_of_its_own(ledger):
 def test_only_the_hand_over_marks_a_message_in_flight(ledger):
     """Counting an attempt is not enough: until the data goes out, nothing can have arrived."""
     ledger.add([("a@x.org", "a@x.org")])
-    ledger.begin("a@x.org")
     assert not ledger.get("a@x.org").in_flight
     ledger.handing_over("a@x.org")
     assert ledger.get("a@x.org").in_flight
@@ -173,10 +164,8 @@ def test_only_the_hand_over_marks_a_message_in_flight(ledger):
 
 def test_a_message_in_flight_when_the_sender_died_is_in_doubt(ledger):
     ledger.add([("a@x.org", "a@x.org"), ("b@x.org", "b@x.org"), ("c@x.org", "c@x.org")])
-    ledger.begin("a@x.org")
     ledger.handing_over("a@x.org")
     ledger.mark_sent("a@x.org", "250 ok")
-    ledger.begin("b@x.org")
     ledger.handing_over("b@x.org")  # … and the process dies here
     with Ledger.open(ledger.path) as resumed:
         settled = resumed.settle_in_flight()
