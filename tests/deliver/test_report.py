@@ -104,7 +104,7 @@ def test_the_text_report_counts_delivered_and_what_came_back(campaigns, capsys):
         "2 bounced (1 hard, 1 soft), 1 complained, 1 unsubscribed",
         "suppressed before sending: 2 (1 unsubscribed, 1 blocked); not in the counts above",
     ]
-    assert "  fay@subs.example  451 4.7.1 Greylisted (0 attempts, next try after 2026-12-02" in out
+    assert "  fay@subs.example  451 4.7.1 Greylisted (1 attempt, next try after 2026-12-02" in out
     assert "refused (permanent; never retried):\n  gus@subs.example  550 5.1.1 No such user" in out
     assert out.endswith(
         "bounced after delivery (from reports imported with 'magbuilder bounces import'):\n"
@@ -146,14 +146,14 @@ def test_the_json_report_uses_the_reports_words(campaigns, capsys):
     assert not_delivered["deferred"][0] == {
         "address": "fay@subs.example",
         "reply": "451 4.7.1 Greylisted",
-        "attempts": 0,
+        "attempts": 1,
         "next_retry": "2026-12-02T09:00:00+00:00",
     }
     assert not_delivered["refused"] == [
         {
             "address": "gus@subs.example",
             "reply": "550 5.1.1 No such user",
-            "attempts": 0,
+            "attempts": 1,
             "next_retry": None,
         }
     ]
