@@ -19,8 +19,9 @@ REVIEWS_DIR = Path("content") / "reviews"
 
 
 def review_slugs(reviews_dir: Path) -> list[str]:
-    """Every review slug in the folder (``<slug>.md``; ``*.incoming.md`` drafts excluded)."""
-    return sorted(p.stem for p in reviews_dir.glob("*.md") if not p.name.endswith(".incoming.md"))
+    """Every review slug in the folder (``<slug>.md``): not ``*.incoming.md`` drafts, nor
+    ``<slug>.<lang>.md`` translations (a slug has no dot)."""
+    return sorted(p.stem for p in reviews_dir.glob("*.md") if "." not in p.stem)
 
 
 def split_front_matter(text: str, path: Path | str) -> tuple[str, str, int]:
