@@ -73,6 +73,7 @@ class BuildResult:
     drift: list[str] = field(default_factory=list)  # what moved since a build on another stack
     page_keys: list[str] = field(default_factory=list)  # per page: changes when the page does
     stages: dict[str, float] = field(default_factory=dict)  # seconds: read, lay out, finish, write
+    editions: dict[str, BuildResult] = field(default_factory=dict)  # language → its build
 
 
 def build_settings(options: BuildOptions) -> str:
@@ -113,13 +114,38 @@ def build_issue(
     contents", "the running heads" or "the front matter".
     """
     from .manifest import load_issue
-    from .render.layout import Layout  # light: the build asks for fonts before deciding
-    from .render.stack import text_stack
+    from .render.workers import WorkerPool
 
     started = time.perf_counter()
     options = options or BuildOptions()
     issue = load_issue(manifest_path)
     out_dir = Path(out) / issue.id
+    if not issue.editions or options.preview:  # a preview shows the issue's own language
+        return _build(issue, out_dir, Path(out), options, pool, progress, started)
+    # One pool for every edition: its warm workers lay out one edition after the other.
+    with nullcontext(pool) if pool else WorkerPool(options.jobs) as workers:
+        result = _build(issue, out_dir, Path(out), options, workers, progress, started)
+        editions = {
+            lang: _build(edition, out_dir / lang, Path(out), options, workers, progress)
+            for lang, edition in issue.editions.items()
+        }
+    return replace(result, editions=editions)
+
+
+def _build(
+    issue: Issue,
+    out_dir: Path,
+    out: Path,
+    options: BuildOptions,
+    pool,  # noqa: ANN001 - a render.workers.WorkerPool, or None for one of its own
+    progress: Callable[[str, str], None] | None,
+    started: float | None = None,
+) -> BuildResult:
+    """One edition of the issue into ``out_dir`` (the issue's folder, or its ``<lang>/``)."""
+    from .render.layout import Layout  # light: the build asks for fonts before deciding
+    from .render.stack import text_stack
+
+    started = started or time.perf_counter()
     layout = Layout(issue.layouts_dir, issue.manifest.layout)
     stack = text_stack(layout)
     inputs, settings = issue_inputs(issue), build_settings(options)
@@ -137,7 +163,7 @@ def build_issue(
     stages = {"read": time.perf_counter() - started}
     with nullcontext(pool) if pool else WorkerPool(options.jobs) as workers:
         outputs, base, stats, warnings = _make(
-            issue, layout, Path(out), options, stack, workers, progress, stages
+            issue, layout, out, options, stack, workers, progress, stages
         )
         written = time.perf_counter()
         checked = None
@@ -166,7 +192,7 @@ def build_issue(
             replace_folder(out_dir, {**outputs, STAMP: stamp.to_bytes()}, ours=ours, check=check)
         except OSError as exc:  # a full disk, a read-only folder: nothing was replaced
             raise OutputError.writing(out_dir, exc) from None
-        prune(options.cache or Path(out) / ".cache")  # entries long unused, oldest beyond the cap
+        prune(options.cache or out / ".cache")  # entries long unused, oldest beyond the cap
         stages["write"] = time.perf_counter() - written
     return BuildResult(
         issue=issue,

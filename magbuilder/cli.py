@@ -115,14 +115,19 @@ def build(
             continue
         for line in result.drift:
             click.echo(line, err=True)
-        for path in result.files.values():
-            if path.parent == result.out_dir:
-                click.echo(f"wrote {path} ({path.stat().st_size / 1024:,.0f} KB)")
-        images = sum(1 for p in result.files.values() if p.parent != result.out_dir)
-        click.echo(
-            f"{result.issue.id}: laid out {len(result.laid_out)} part(s), "
-            f"reused {len(result.cached)} from cache; {images} email images"
-        )
+        for edition in [result, *result.editions.values()]:
+            if edition.up_to_date:
+                click.echo(f"{edition.out_dir}: up to date, nothing to lay out")
+                continue
+            for path in edition.files.values():
+                if path.parent == edition.out_dir:
+                    click.echo(f"wrote {path} ({path.stat().st_size / 1024:,.0f} KB)")
+            images = sum(1 for p in edition.files.values() if p.parent != edition.out_dir)
+            lang = f" ({edition.issue.manifest.lang})" if edition is not result else ""
+            click.echo(
+                f"{edition.issue.id}{lang}: laid out {len(edition.laid_out)} part(s), "
+                f"reused {len(edition.cached)} from cache; {images} email images"
+            )
     if failed:
         raise MagbuilderError(f"{len(failed)} of {len(manifests)} issues failed (see above)")
 
@@ -433,6 +438,34 @@ def send(
     click.echo(format_result(result))
     if result.exit_code:  # stopped, still failing or in doubt: exit 130 or 1 with the hint
         raise SendIncomplete(resume_hint(result) or "not everything was sent", result.exit_code)
+
+
+@cli.command()
+@click.argument("slug")
+@click.argument("lang")
+@click.option(
+    "--project",
+    metavar="DIR",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The project folder [default: the nearest folder up holding magbuilder.yaml].",
+)
+def translated(slug: str, lang: str, project: Path | None) -> None:
+    """Record that the LANG translation of review SLUG is up to date with its source.
+
+    Run it when a translation is done, and again after bringing it up to date: it writes the
+    source's version (a digest of its text) into content/reviews/SLUG.LANG.md and keeps a copy
+    of the source, so that `magbuilder check` can say which paragraphs changed next time.
+
+    \b
+    Example:
+      magbuilder translated the-referee nb
+    """
+    from .paths import CONFIG_NAME, find_root
+    from .translations import record_translated
+
+    root = project or find_root(Path.cwd() / CONFIG_NAME)
+    path, digest = record_translated(root, slug, lang)
+    click.echo(f"{path.relative_to(root)}: translates the source as it is now ({digest[:19]}…)")
 
 
 @cli.group()

@@ -82,6 +82,7 @@ class FrontMatter(Model):
     source_url: str | None = Field(None, pattern=r"^https?://\S+$")
     guid: str | None = None
     truncated: bool = Field(False, description="ingest found the text cut off, e.g. by a paywall")
+    translator: str | None = Field(None, description="who translated it, when it is a translation")
 
     @field_validator("published", mode="before")
     @classmethod
@@ -97,6 +98,9 @@ class Review(FrontMatter):
     path: Path
     body: str
     body_line: int = Field(description="line of the file where the Markdown body starts")
+    # In a language edition: the translation is missing and the review is shown as written,
+    # in its own language, with a note saying so (the edition's ``missing: fallback``).
+    untranslated: bool = False
 
     @property
     def dir(self) -> str:
@@ -333,6 +337,30 @@ class PrintSpec(Model):
         return float(width), float(height)
 
 
+class CoverText(Model):
+    """The cover's words in an edition's language (the picture is the issue's)."""
+
+    headline: str = NonEmpty
+    lines: list[str] = []
+    alt: str | None = None
+
+
+class EditionSpec(Model):
+    """A language edition of the issue: its own words around the translated reviews.
+
+    ``missing``: what a missing or stale translation does. ``fail``: it is an error (``check``
+    exits 1, the build stops). ``fallback``: a missing one is shown in its original language
+    with a note, a stale one as it stands; both are warnings.
+    """
+
+    title: str = NonEmpty
+    cover: CoverText
+    editorial: Editorial
+    sections: list[str] = Field(min_length=1, description="the section titles, in order")
+    newsletter: NewsletterSpec
+    missing: Literal["fail", "fallback"] = "fail"
+
+
 class Manifest(Model):
     """An issue manifest (``issues/<id>.yaml``)."""
 
@@ -348,6 +376,26 @@ class Manifest(Model):
     newsletter: NewsletterSpec
     print: PrintSpec = PrintSpec()
     site: Site
+    editions: dict[str, EditionSpec] = Field(
+        {}, description="language → the edition's words; the reviews in their translations"
+    )
+
+    @model_validator(mode="after")
+    def _editions_fit(self) -> Manifest:
+        for lang, edition in self.editions.items():
+            problem = None
+            if not re.match(BCP47, lang):
+                problem = f"'{lang}' is not a language tag like nb or pt-BR"
+            elif lang == self.lang:
+                problem = f"'{lang}' is the issue's own language (lang): an edition is another"
+            elif len(edition.sections) != len(self.sections):
+                problem = (
+                    f"{lang}.sections has {len(edition.sections)} titles for "
+                    f"{len(self.sections)} sections: give one title per section, in order"
+                )
+            if problem:
+                raise PydanticCustomError("edition", problem, {"at": "editions"})
+        return self
 
 
 class Section(BaseModel):
@@ -368,6 +416,9 @@ class Issue(BaseModel):
     sections: list[Section]
     root: Path
     manifest_path: Path
+    # The language editions (``manifest.editions``), each an issue in its language; an edition
+    # is not itself a source of editions.
+    editions: dict[str, Issue] = {}
 
     @property
     def id(self) -> str:

@@ -8,6 +8,7 @@ it could make out of the rest for ``magbuilder check``; ``load_issue`` raises th
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,12 +19,15 @@ from pydantic import ValidationError
 
 from . import layouts
 from .content import Issue, Manifest, PrintSpec, Review, Section
-from .errors import Finding, InputError
+from .editions import read_editions
+from .errors import Finding, InputError, Level
 from .layouts import DEFAULT, NAME, merge
 from .paths import CONFIG_NAME, find_root, shown
 from .store import media_problem, read_review, review_file_problem, review_slugs
 from .validation import did_you_mean, validate
 from .yamlpos import Positions, load_yaml
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -204,6 +208,13 @@ def read_issue(manifest_path: Path | str) -> LoadedIssue:
             for spec, reviews in zip(manifest.sections, loaded, strict=True)
         ]
         issue = Issue(manifest=manifest, sections=sections, root=root, manifest_path=manifest_path)
+        if manifest.editions:
+            editions, found = read_editions(issue, where, lambda *loc: positions.line(loc))
+            findings += found
+            if any(f.level is Level.ERROR for f in found):
+                issue = None
+            else:
+                issue = issue.model_copy(update={"editions": editions})
     reviews = issue.reviews if issue else [review for section in loaded for review in section]
     return LoadedIssue(
         path=manifest_path,
@@ -229,6 +240,8 @@ def load_issue(manifest_path: Path | str) -> Issue:
     if loaded.issue is None:
         what = "issue" if loaded.manifest is not None else "manifest"
         raise InputError(f"invalid {what} {loaded.where}", loaded.findings)
+    for finding in loaded.findings:  # what an edition's fallback made of a missing translation
+        log.warning("%s", finding)
     return loaded.issue
 
 

@@ -64,7 +64,8 @@ def issue_files(issue: Issue) -> list[Path]:
     from .store import inside
 
     files = [issue.manifest_path, issue.root / CONFIG_NAME]
-    files += [review.path for review in issue.reviews]
+    for review in issue.reviews:  # a translation (<slug>.<lang>.md) and its source
+        files += dict.fromkeys([review.path, review.path.with_name(f"{review.slug}.md")])
     images = {issue.manifest.cover.image}
     for review in issue.reviews:
         images.update(review.images)
@@ -72,7 +73,14 @@ def issue_files(issue: Issue) -> list[Path]:
     files += [path for src in sorted(images) if (path := inside(issue.content_dir, src))]
     for folder in chain(issue.layouts_dir, issue.manifest.layout):
         files += layout_files(folder)
-    return files
+    # The editions are built with the issue: what they read is the issue's input too (so the
+    # build stamp notices a changed translation), and so is a translation still missing.
+    for lang, edition in issue.editions.items():
+        files += issue_files(edition)
+        files += [
+            r.path.with_name(f"{r.slug}.{lang}.md") for r in edition.reviews if r.untranslated
+        ]
+    return list(dict.fromkeys(files))
 
 
 def issue_inputs(issue: Issue) -> dict[str, str]:
