@@ -98,6 +98,8 @@ class SendResult:
     exit_code: int = 0
     # list entries left out because the project's suppression list has them: reason → count
     suppressed: dict[str, int] = field(default_factory=dict)
+    # an issue with language editions: edition → how many on the list get it
+    editions: dict[str, int] = field(default_factory=dict)
 
 
 def campaign_folder(root: Path, issue_id: str, state_dir: Path | None = None) -> Path:
@@ -254,7 +256,15 @@ def _dry_run(content: CampaignContent, subscribers: SubscriberList, folder: Path
         path = folder / _eml_name(index, width, subscriber.email)
         path.write_bytes(content.message(subscriber))
         written.append(path)
-    return SendResult("dry-run", content.issue.id, written=written)
+    result = SendResult("dry-run", content.issue.id, written=written)
+    result.editions = per_edition(content, subscribers)
+    return result
+
+
+def per_edition(content: CampaignContent, subscribers: SubscriberList) -> dict[str, int]:
+    """How many on the list get each edition (every edition named, zeros too)."""
+    counts = Counter(content.edition_of(s) for s in subscribers.subscribers)
+    return {lang: counts[lang] for lang in content.languages}
 
 
 # -- the campaign ----------------------------------------------------------------------------
@@ -342,6 +352,8 @@ def _send_campaign(
                 "s" * (len(doubtful) != 1),
             )
         result = SendResult("send", issue.id, ledger=ledger.path, campaign=number)
+        if content.editions:
+            result.editions = per_edition(content, subscribers)
         with stop.installed():
             send_run(content, subscribers, options, ledger, stop, result, progress_stream)
         result.counts = ledger.counts()
@@ -372,7 +384,7 @@ def _remember(
     store.remember(
         (
             make_token(s.key, content.secret),
-            Addressee(s.key, label, manifest.lang, manifest.layout),
+            Addressee(s.key, label, content.edition_of(s), manifest.layout),
         )
         for s in subscribers.subscribers
     )

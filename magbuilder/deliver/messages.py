@@ -30,12 +30,18 @@ from .tokens import make_token
 
 @dataclass(frozen=True)
 class CampaignContent:
-    """An issue's newsletter, rendered once for a whole campaign, and its content digest."""
+    """An issue's newsletter, in each of its editions, rendered once for a whole campaign.
+
+    Each subscriber gets the edition in their language (the list's ``lang`` column; see
+    :meth:`edition_of`), the issue's own language when it has none or no edition matches.
+    """
 
     issue: Issue
     newsletter: Newsletter
     secret: bytes = field(repr=False)
     signer: DkimSigner | None = None  # site.dkim's key, read once for the campaign
+    # the language editions: language → (the edition as an issue, its newsletter)
+    editions: dict[str, tuple[Issue, Newsletter]] = field(default_factory=dict)
 
     @cached_property
     def sender(self) -> str:
@@ -46,10 +52,27 @@ class CampaignContent:
     def subject(self) -> str:
         return self.issue.manifest.newsletter.subject
 
+    @property
+    def languages(self) -> list[str]:
+        """The issue's language, then its editions'."""
+        return [self.issue.manifest.lang, *self.editions]
+
     @cached_property
     def digest(self) -> str:
-        """SHA-256 of everything a subscriber sees; a change means a different newsletter."""
-        return content_digest(self.issue, self.newsletter)
+        """SHA-256 of everything a subscriber sees, in every edition; a change means a
+        different newsletter."""
+        parts = [content_digest(self.issue, self.newsletter)]
+        parts += [
+            f"{lang}:{content_digest(*self.editions[lang])}" for lang in sorted(self.editions)
+        ]
+        if not self.editions:
+            return parts[0]
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+    def edition_of(self, subscriber: Subscriber) -> str:
+        """The language of the edition ``subscriber`` gets: the one their ``lang`` names
+        (``nb-NO`` finds ``nb``), else the issue's own."""
+        return pick_language(subscriber.lang, self.languages)
 
     def unsubscribe_url(self, subscriber: Subscriber) -> str:
         """The subscriber's own one-click unsubscribe link, with their signed token."""
@@ -58,13 +81,16 @@ class CampaignContent:
         return link
 
     @cached_property
-    def frame(self) -> Frame:
-        """The message made once for the campaign; each subscriber's copy fills it in."""
-        return Frame(self.issue, self.newsletter.html, self.newsletter.text)
+    def _frames(self) -> dict[tuple[str, bool], Frame]:
+        return {}
 
-    @cached_property
-    def test_frame(self) -> Frame:
-        return Frame(self.issue, self.newsletter.html, self.newsletter.text, test=True)
+    def frame(self, lang: str, *, test: bool = False) -> Frame:
+        """The edition's message made once for the campaign; each copy fills it in."""
+        key = (lang, test)
+        if key not in self._frames:
+            issue, newsletter = self.editions.get(lang) or (self.issue, self.newsletter)
+            self._frames[key] = Frame(issue, newsletter.html, newsletter.text, test=test)
+        return self._frames[key]
 
     def message(
         self,
@@ -74,8 +100,8 @@ class CampaignContent:
         test: bool = False,
         date: dt.datetime | None = None,
     ) -> bytes:
-        """The subscriber's message as it goes out: personalised parts, own unsubscribe link,
-        stable Message-ID, DKIM-signed when the site signs.
+        """The subscriber's message as it goes out, in their edition: personalised parts, own
+        unsubscribe link, stable Message-ID, DKIM-signed when the site signs.
 
         A forced new campaign (2, 3 …) gets new Message-IDs: mailbox providers silently drop a
         message whose Message-ID they already delivered. A test copy gets a one-off Message-ID
@@ -89,8 +115,7 @@ class CampaignContent:
             msg_id = message_id(self.issue, f"{subscriber.key}/campaign-{campaign}")
         else:
             msg_id = message_id(self.issue, subscriber.key)
-        frame = self.test_frame if test else self.frame
-        data = frame.message(
+        data = self.frame(self.edition_of(subscriber), test=test).message(
             to=subscriber.email,
             values={**subscriber.merge_values(), "unsubscribe_url": link},
             unsubscribe_url=link,
@@ -99,6 +124,21 @@ class CampaignContent:
         )
         # Last: the signature covers the message exactly as it goes out.
         return self.signer.sign(data) if self.signer else data
+
+
+def pick_language(wanted: str | None, languages: list[str]) -> str:
+    """Of ``languages`` (the first is the default), the one ``wanted`` names: exactly, or by
+    its primary subtag (``nb-NO`` → ``nb``, ``pt`` → ``pt-BR``), ignoring letter case."""
+    if wanted:
+        wanted = wanted.strip().replace("_", "-").lower()
+        by_tag = {lang.lower(): lang for lang in languages}
+        if wanted in by_tag:
+            return by_tag[wanted]
+        primary = wanted.split("-")[0]
+        for lang in languages:
+            if lang.lower().split("-")[0] == primary:
+                return lang
+    return languages[0]
 
 
 def content_digest(issue: Issue, newsletter: Newsletter) -> str:
@@ -149,5 +189,10 @@ def load_content(manifest: Path | str, secret: bytes) -> CampaignContent:
     issue = load_issue(manifest)
     check_unsubscribe_setting(issue)
     signer = DkimSigner.from_issue(issue)
-    newsletter = render_newsletter(issue, Layout(issue.layouts_dir, issue.manifest.layout))
-    return CampaignContent(issue, newsletter, secret, signer)
+    layout = Layout(issue.layouts_dir, issue.manifest.layout)
+    newsletter = render_newsletter(issue, layout)
+    editions = {
+        lang: (edition, render_newsletter(edition, layout))
+        for lang, edition in issue.editions.items()
+    }
+    return CampaignContent(issue, newsletter, secret, signer, editions)

@@ -29,6 +29,13 @@ def _counts(counts: dict[str, int]) -> list[str]:
     return [f"  {state.replace('_', ' '):<8} {counts.get(state, 0):>{width}}" for state in STATES]
 
 
+def _editions(counts: dict[str, int]) -> list[str]:
+    """``editions: 120 en, 80 nb`` (how many on the list get each), for an issue with editions."""
+    if len(counts) < 2:
+        return []
+    return ["editions: " + ", ".join(f"{n} {lang}" for lang, n in counts.items())]
+
+
 def _suppressed(counts: dict[str, int]) -> list[str]:
     """``suppressed before sending: 3 (1 unsubscribed, 1 hard-bounce, 1 complaint)``."""
     total = sum(counts.values())
@@ -102,7 +109,7 @@ def format_result(result: SendResult) -> str:
     if result.kind == "dry-run":
         folder = _path(result.written[0].parent) if result.written else "?"
         lines = [f"dry run: wrote {len(result.written)} messages to {folder}; nothing was sent"]
-        return "\n".join([*lines, *_suppressed(result.suppressed)])
+        return "\n".join([*lines, *_editions(result.editions), *_suppressed(result.suppressed)])
     if result.kind == "test":
         reply = result.test_reply
         verdict = {"sent": "accepted", "in_doubt": "perhaps accepted (in doubt)"}.get(
@@ -115,6 +122,7 @@ def format_result(result: SendResult) -> str:
         f"campaign {result.campaign} of issue {result.issue_id}: sent {result.sent_now} "
         f"in this run; ledger {_path(result.ledger)}",
         *_counts(result.counts),
+        *_editions(result.editions),
         *_suppressed(result.suppressed),
         *_addresses(
             "failed (transient; run the same command again to retry):",

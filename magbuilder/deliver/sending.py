@@ -29,7 +29,7 @@ from .ledger import Ledger
 from .messages import CampaignContent
 from .progress import Progress
 from .smtp import Abandoned, Delivery, Mailer, SmtpFatalError
-from .stopping import SLICE, StopFlag, Stopped
+from .stopping import SLICE, STOP_SIGNALS, StopFlag, Stopped
 from .subscribers import Subscriber, SubscriberList
 
 if TYPE_CHECKING:
@@ -100,7 +100,7 @@ class Queue:
         is told, to show it).
         """
         with self._ready:
-            while not (self._halted or stop.requested):
+            while not (self._halted or stop.arriving()):
                 now = time.monotonic()
                 if self._retries and (self._retries[0][0] <= now or not self._pending):
                     due = self._retries[0][0] - now
@@ -182,6 +182,10 @@ class Connection(threading.Thread):
         self.finished = threading.Event()  # set as the thread's last act
 
     def run(self) -> None:
+        # Signals go to the main thread, which owns them: the kernel may deliver a process's
+        # signal to any thread that does not block it, and the main thread would then only see
+        # it at the end of its wait, after this connection had taken another message.
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         run = self.run_
         try:
             self.mailer.connect()

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from types import FrameType
 
 SLICE = 0.05  # how often a wait looks at the flag
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 class Stopped(Exception):
@@ -26,10 +27,21 @@ class StopFlag:
     def __init__(self) -> None:
         self.signal: signal.Signals | None = None
         self._requested = False
+        self._installed = False
 
     @property
     def requested(self) -> bool:
         return self._requested
+
+    def arriving(self) -> bool:
+        """A stop requested, or a SIGINT/SIGTERM sent that the main thread has yet to handle.
+
+        For other threads (which block these signals, see ``sending.Connection``): between
+        the signal and its handler, a thread that finished its message must not take another.
+        """
+        if self._requested:
+            return True
+        return self._installed and bool(signal.sigpending() & STOP_SIGNALS)
 
     def request(self, signum: int = signal.SIGINT) -> None:
         self.signal = signal.Signals(signum)
@@ -63,9 +75,11 @@ class StopFlag:
                 raise KeyboardInterrupt
             self.request(signum)
 
-        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+        previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
+        self._installed = True
         try:
             yield self
         finally:
+            self._installed = False
             for sig, old in previous.items():
                 signal.signal(sig, old)

@@ -44,6 +44,11 @@ class Subscriber:
         """The normalised address: ledger key, token input and duplicate check."""
         return normalise(self.email)
 
+    @property
+    def lang(self) -> str | None:
+        """The language the list gives for the subscriber (a ``lang`` or ``language`` column)."""
+        return self.fields.get("lang") or self.fields.get("language") or None
+
     def merge_values(self) -> dict[str, str]:
         """Merge-field values from the list (the unsubscribe link is added at send time)."""
         return {**self.fields, "name": self.name}
