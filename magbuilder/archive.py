@@ -18,7 +18,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -65,10 +65,20 @@ class ArchivedIssue:
     cover: str
     cover_size: tuple[int, int]
     articles: tuple[Article, ...] = ()
+    editions: tuple[ArchivedIssue, ...] = ()  # the issue's language editions (none for one)
 
     @property
     def id(self) -> str:
         return self.issue.id
+
+    @property
+    def path(self) -> str:
+        """The folder under the site: ``2026-11``, an edition's ``2026-11/nb``."""
+        return self.issue.web_path
+
+    @property
+    def lang(self) -> str:
+        return self.issue.manifest.lang
 
     @property
     def downloads(self) -> list[Download]:
@@ -161,20 +171,22 @@ def cover_thumbnail(pdf: Path, cover_image: Path | None = None) -> bytes:
         return _jpeg(ImageOps.fit(image, size, Image.Resampling.LANCZOS))
 
 
-def web_newsletter(html: str, site: Site, issue_id: str) -> str:
-    """The newsletter as a page of the archive: its images and PDF link made relative.
+def web_newsletter(html: str, site: Site, path: str) -> str:
+    """The newsletter as a page of the archive (the issue's, or an edition's, at ``path``): its
+    images and PDF link made relative.
 
     Links open in the whole window, not inside the issue page's frame.
     """
-    html = html.replace(site.image_url(issue_id, ""), "images/")
-    html = html.replace(site.issue_url(issue_id, SCREEN_PDF), SCREEN_PDF)
+    html = html.replace(site.image_url(path, ""), "images/")
+    html = html.replace(site.issue_url(path, SCREEN_PDF), SCREEN_PDF)
     return html.replace("<head>", '<head>\n<base target="_top">', 1)
 
 
 def _stage_issue(issue: Issue, build_dir: Path, dest: Path) -> ArchivedIssue:
-    """Copy an issue's PDFs, EPUB, email images and web newsletter into ``dest`` (``<site>/<id>/``),
-    and a folder per review with its web images."""
-    src = build_dir / issue.id
+    """Copy an issue's (or an edition's) PDFs, EPUB, email images and web newsletter into
+    ``dest`` (``<site>/<id>/``, ``<site>/<id>/<lang>/``), and a folder per review with its
+    web images."""
+    src = build_dir / issue.web_path
     dest.mkdir(parents=True)
     screen_src = src / SCREEN_PDF
     if not screen_src.is_file():
@@ -188,7 +200,7 @@ def _stage_issue(issue: Issue, build_dir: Path, dest: Path) -> ArchivedIssue:
         shutil.copyfile(src / EPUB, dest / EPUB)
     site = issue.manifest.site
     html = (src / NEWSLETTER_HTML).read_text(encoding="utf-8")
-    (dest / NEWSLETTER_HTML).write_text(web_newsletter(html, site, issue.id), encoding="utf-8")
+    (dest / NEWSLETTER_HTML).write_text(web_newsletter(html, site, issue.web_path), "utf-8")
     for review in issue.reviews:
         image = src / "images" / email_image_name(review)
         if review.image and image.is_file():
@@ -235,7 +247,7 @@ def _atom_id(issue: Issue, review: Review | None = None) -> str:
     for a review's entry): stable across builds."""
     site = issue.manifest.site
     host = urlsplit(site.archive_base).hostname
-    tag = f"tag:{host},{issue.manifest.date.isoformat()}:issue/{issue.id}"
+    tag = f"tag:{host},{issue.manifest.date.isoformat()}:issue/{issue.web_path}"
     return f"{tag}/{review.slug}" if review else tag
 
 
@@ -266,11 +278,14 @@ def _copy_fonts(css: str, layout: Layout, dest: Path) -> None:
 
 
 def render_site(entries: list[ArchivedIssue], dest: Path) -> None:
-    """Render the index, a page per issue and per review, the feed and the stylesheet into
-    ``dest``.
+    """Render the index, a page per issue and per review (and per edition, with its reviews),
+    the feeds and the stylesheet into ``dest``.
 
     Each issue's pages are rendered with its manifest's layout (its templates and tokens); the
-    index, the feed and the stylesheet with the newest issue's.
+    index, the feeds and the stylesheet with the newest issue's. The index lists each issue
+    once, with links to its editions; an issue's pages and its editions' link to one another
+    (``hreflang``). There is one Atom feed per language: ``feed.atom`` in the newest issue's,
+    ``feed.<lang>.atom`` for each other language an issue or edition is in.
     """
     layouts = {
         name: Layout(entries[0].issue.layouts_dir, name)
@@ -281,51 +296,64 @@ def render_site(entries: list[ArchivedIssue], dest: Path) -> None:
     env = envs[layout.name]
     newest = entries[0].issue.manifest
     site, lang = newest.site, newest.lang
-    common = {"site": site, "issues": entries}
+    every = [member for entry in entries for member in (entry, *entry.editions)]
+    languages = list(dict.fromkeys([lang, *(m.lang for m in every)]))
+    feeds = {code: "feed.atom" if code == lang else f"feed.{code}.atom" for code in languages}
+    common = {"site": site, "issues": entries, "language_name": language_name}
     pages = {
         "index.html": render_template(
-            env, f"{TEMPLATES}/index.html.j2", prefix="", lang=lang, **common
+            env, f"{TEMPLATES}/index.html.j2", prefix="", lang=lang, feed=feeds[lang], **common
         )
     }
     for i, entry in enumerate(entries):
-        issue_env, issue_lang = envs[entry.issue.manifest.layout], entry.issue.manifest.lang
-        pages[f"{entry.id}/index.html"] = render_template(
-            issue_env,
-            f"{TEMPLATES}/issue.html.j2",
-            prefix="../",
-            lang=issue_lang,
-            entry=entry,
-            newer=entries[i - 1] if i > 0 else None,
-            older=entries[i + 1] if i + 1 < len(entries) else None,
-            **common,
-        )
-        articles = entry.articles
-        for n, article in enumerate(articles):
-            pages[f"{entry.id}/{article.slug}/index.html"] = render_template(
+        group = (entry, *entry.editions)
+        for member in group:
+            issue_env, member_lang = envs[member.issue.manifest.layout], member.lang
+            prefix = "../" * (member.path.count("/") + 1)
+            pages[f"{member.path}/index.html"] = render_template(
                 issue_env,
-                f"{TEMPLATES}/article.html.j2",
-                prefix="../../",
-                lang=issue_lang,
-                entry=entry,
-                article=article,
-                previous=articles[n - 1] if n > 0 else None,
-                next=articles[n + 1] if n + 1 < len(articles) else None,
+                f"{TEMPLATES}/issue.html.j2",
+                prefix=prefix,
+                lang=member_lang,
+                feed=feeds[member_lang],
+                entry=member,
+                alternates=_alternates(group, member, prefix, site),
+                newer=entries[i - 1] if i > 0 else None,
+                older=entries[i + 1] if i + 1 < len(entries) else None,
                 **common,
             )
-    # The feed: every issue, and each review of the newest one.
-    latest = entries[0].issue
-    reviews = [(a, _review_date(latest, a.review)) for a in entries[0].articles]
-    pages["feed.atom"] = render_template(
-        env,
-        f"{TEMPLATES}/feed.atom.j2",
-        lang=lang,
-        base=site.archive_base,
-        updated=max([_atom_date(latest), *(date for _, date in reviews)]),
-        atom_date=_atom_date,
-        atom_id=_atom_id,
-        reviews=reviews,
-        **common,
-    )
+            articles = member.articles
+            for n, article in enumerate(articles):
+                slug = f"{article.slug}/"
+                pages[f"{member.path}/{slug}index.html"] = render_template(
+                    issue_env,
+                    f"{TEMPLATES}/article.html.j2",
+                    prefix=prefix + "../",
+                    lang=member_lang,
+                    feed=feeds[member_lang],
+                    entry=member,
+                    article=article,
+                    alternates=_alternates(group, member, prefix + "../", site, slug),
+                    previous=articles[n - 1] if n > 0 else None,
+                    next=articles[n + 1] if n + 1 < len(articles) else None,
+                    **common,
+                )
+    for code in languages:  # a feed per language: the issues (or editions) in it
+        members = [m for m in every if m.lang == code]
+        latest = members[0].issue
+        reviews = [(a, _review_date(latest, a.review)) for a in members[0].articles]
+        pages[feeds[code]] = render_template(
+            env,
+            f"{TEMPLATES}/feed.atom.j2",
+            lang=code,
+            feed=feeds[code],
+            base=site.archive_base,
+            updated=max([_atom_date(latest), *(date for _, date in reviews)]),
+            atom_date=_atom_date,
+            atom_id=_atom_id,
+            reviews=reviews,
+            **{**common, "issues": members},
+        )
     for name, text in pages.items():
         (dest / name).write_text(text, encoding="utf-8")
     css = layout.find(f"{TEMPLATES}/archive.css")
@@ -334,6 +362,45 @@ def render_site(entries: list[ArchivedIssue], dest: Path) -> None:
         raise MagbuilderError(f"no {TEMPLATES}/archive.css in layouts {names}")
     shutil.copyfile(css, dest / "archive.css")
     _copy_fonts(css.read_text(encoding="utf-8"), layout, dest)
+
+
+@dataclass(frozen=True)
+class Alternate:
+    """The same page in another language: for ``hreflang`` (absolute) and for readers
+    (relative, so the site works from disk)."""
+
+    lang: str
+    url: str
+    href: str
+    name: str  # the language's name in that language, e.g. "norsk bokmål"
+
+
+def _alternates(
+    group: tuple[ArchivedIssue, ...], member: ArchivedIssue, prefix: str, site: Site, slug: str = ""
+) -> list[Alternate]:
+    """The page at ``slug`` of every member of an issue's group (itself included), when the
+    issue has editions; none otherwise."""
+    if len(group) < 2:
+        return []
+    return [
+        Alternate(
+            other.lang,
+            site.issue_url(other.path, slug),
+            f"{prefix}{other.path}/{slug}index.html",
+            language_name(other.lang),
+        )
+        for other in group
+    ]
+
+
+def language_name(lang: str) -> str:
+    """A language's name in itself (Babel, CLDR): ``nb`` → ``norsk bokmål``."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        return Locale.parse(lang.replace("-", "_")).get_display_name() or lang
+    except (ValueError, UnknownLocaleError):
+        return lang
 
 
 def _swap_into_place(staged: Path, out: Path) -> None:
@@ -380,7 +447,15 @@ def build_archive(root: Path | str, out: Path | str, build_dir: Path | str) -> A
     staged = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
     try:
         os.chmod(staged, 0o777 & ~_umask())  # mkdtemp makes it 0700; the site is for sharing
-        entries = [_stage_issue(i, build_dir, staged / i.id) for i in issues]
+        entries = [
+            replace(
+                _stage_issue(i, build_dir, staged / i.id),
+                editions=tuple(
+                    _stage_issue(e, build_dir, staged / e.web_path) for e in i.editions.values()
+                ),
+            )
+            for i in issues
+        ]
         render_site(entries, staged)
         _swap_into_place(staged, out)
     except BaseException:

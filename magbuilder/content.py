@@ -419,6 +419,21 @@ class Issue(BaseModel):
     # The language editions (``manifest.editions``), each an issue in its language; an edition
     # is not itself a source of editions.
     editions: dict[str, Issue] = {}
+    edition: str | None = None  # for a language edition: its language (manifest.lang)
+
+    @property
+    def web_path(self) -> str:
+        """Where the issue's files are published under the archive: ``2026-11``, or for an
+        edition ``2026-11/nb`` (as they are built: ``build/2026-11/nb/``)."""
+        return f"{self.id}/{self.edition}" if self.edition else self.id
+
+    def review_url(self, review: Review) -> str:
+        """Where a reader finds the whole review: on the magazine's website, or for an edition
+        (the website has the original) on its article page in the archive."""
+        site = self.manifest.site
+        if self.edition:
+            return site.issue_url(self.web_path, f"{review.slug}/")
+        return site.review_url(review.slug)
 
     @property
     def id(self) -> str:

@@ -66,7 +66,8 @@ def _edition(
             "editions": {},
         }
     )
-    return issue.model_copy(update={"manifest": manifest, "sections": sections}), findings
+    update = {"manifest": manifest, "sections": sections, "edition": lang}
+    return issue.model_copy(update=update), findings
 
 
 def _translated(

@@ -514,7 +514,12 @@ def test_no_link_in_the_whole_site_is_broken(site):
     fragment names an id on its page."""
     root = site.out.resolve()
     pages = sorted(root.rglob("*.html"))
-    assert len(pages) == 1 + sum(1 + 1 + len(slugs(m)) for m in MANIFESTS.values())  # +newsletter
+    # The index; per issue and per edition: its page, its newsletter and a page per review.
+    editions = sum(len(m.get("editions", {})) for m in MANIFESTS.values())
+    per_issue = sum(
+        (1 + 1 + len(slugs(m))) * (1 + len(m.get("editions", {}))) for m in MANIFESTS.values()
+    )
+    assert editions >= 1 and len(pages) == 1 + per_issue
     broken: list[str] = []
 
     def check(source: Path, url: str) -> None:
@@ -548,3 +553,31 @@ def test_no_link_in_the_whole_site_is_broken(site):
     for url in _CSS_URL.findall(css.read_text("utf-8")):
         check(css, url)
     assert broken == []
+
+
+def test_an_edition_is_listed_once_and_linked_both_ways_with_a_feed_of_its_own(site):
+    """The index lists an issue once, with its editions; each page names the others by
+    hreflang (absolute) and links them for readers (relative); a feed per language."""
+    root = site.out
+    [(issue_id, manifest)] = [(i, m) for i, m in MANIFESTS.items() if m.get("editions")]
+    [lang] = manifest["editions"]
+    index = (root / "index.html").read_text("utf-8")
+    assert index.count(f'href="{issue_id}/index.html">{manifest["title"]}</a>') == 1
+    assert f'href="{issue_id}/{lang}/index.html" hreflang="{lang}"' in index
+    main, edition = root / issue_id / "index.html", root / issue_id / lang / "index.html"
+    links = [(main, f"../{issue_id}/{lang}/index.html"), (edition, f"../../{issue_id}/index.html")]
+    for page, other in links:
+        text = page.read_text("utf-8")
+        for code, path in [(manifest["lang"], f"{issue_id}/"), (lang, f"{issue_id}/{lang}/")]:
+            assert f'<link rel="alternate" hreflang="{code}" href="{ARCHIVE_URL}{path}">' in text
+        assert '<p class="languages">' in text and f'href="{other}"' in text
+    nb = edition.read_text("utf-8")
+    assert f'<html lang="{lang}"' in nb and manifest["editions"][lang]["title"] in nb
+    for slug in slugs(manifest):  # every review's page, in the edition's language, both ways
+        article = (root / issue_id / lang / slug / "index.html").read_text("utf-8")
+        assert f'hreflang="{manifest["lang"]}" href="{ARCHIVE_URL}{issue_id}/{slug}/"' in article
+        assert 'href="../../../' + issue_id + "/" + slug + '/index.html"' in article
+    feed = (root / f"feed.{lang}.atom").read_text("utf-8")
+    assert f'xml:lang="{lang}"' in feed and f"{ARCHIVE_URL}{issue_id}/{lang}/" in feed
+    assert f"{ARCHIVE_URL}{issue_id}/{lang}/" not in (root / "feed.atom").read_text("utf-8")
+    assert f'href="../../feed.{lang}.atom"' in nb

@@ -20,6 +20,7 @@ PAGES = [
     "2026-12/index.html",
     "2026-12/soundings/index.html",
     f"2026-12/{ARABIC}/index.html",  # right to left, in Arabic, inside an English frame
+    "2026-11/nb/index.html",  # a language edition, linking to the issue in English
 ]
 WIDTHS = (375, 1280)
 BLOCKING = {"serious", "critical"}

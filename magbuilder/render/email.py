@@ -203,11 +203,12 @@ def render_newsletter(
             "issue": issue,
             "track": track,
             "field": field,
-            "image_src": lambda review: site.image_url(issue.id, email_image_name(review)),
+            "image_src": lambda review: site.image_url(issue.web_path, email_image_name(review)),
+            "review_url": issue.review_url,
             "preheader_padding": PREHEADER_PADDING,
             "links": {
-                "view_online": track(site.issue_url(issue.id)),
-                "pdf": track(site.issue_url(issue.id, SCREEN_PDF)),
+                "view_online": track(site.issue_url(issue.web_path)),
+                "pdf": track(site.issue_url(issue.web_path, SCREEN_PDF)),
                 "unsubscribe": field("unsubscribe_url", generic_unsubscribe)
                 if generic_unsubscribe
                 else None,

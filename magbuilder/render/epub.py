@@ -143,7 +143,7 @@ def render_epub(
         identifier=identifier(issue),
         modified=modified.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         languages=list(dict.fromkeys([m.lang, *(r.lang or m.lang for r in issue.reviews)])),
-        page_source=m.site.issue_url(issue.id, PRINT_PDF),
+        page_source=m.site.issue_url(issue.web_path, PRINT_PDF),
         items=_items(files, cover),
         spine=[_item_id(name) for name in spine],
     ).encode()
@@ -182,7 +182,9 @@ def xhtml(fragment: str) -> str:
 
 def identifier(issue: Issue) -> str:
     """The EPUB's identifier: the same for every build of the issue, different for each issue."""
-    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, issue.manifest.site.issue_url(issue.id))}"
+    return (
+        f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, issue.manifest.site.issue_url(issue.web_path))}"
+    )
 
 
 class _ImageNames:
