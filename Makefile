@@ -5,7 +5,7 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-ISSUE  ?= issues/2026-12.yaml
+ISSUE  ?=
 OUT    ?= build
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -13,15 +13,17 @@ UV     := uv==0.13.9
 
 .PHONY: issue archive docs test test-fast bench lint format check system venv lock clean
 
+# Every issue in issues/ (both samples, the November one with its Norwegian edition), or one:
+# make issue ISSUE=issues/2026-12.yaml
 issue: venv system
-	$(BIN)/magbuilder build $(ISSUE) --out $(OUT)
+	$(BIN)/magbuilder build $(or $(ISSUE),--all) --out $(OUT)
 
 # The static archive of every issue in issues/ (builds what is missing) in build/site/.
 archive: venv system
 	$(BIN)/magbuilder archive --out $(OUT)/site
 
 check: venv
-	$(BIN)/magbuilder check $(ISSUE)
+	$(BIN)/magbuilder check $(or $(ISSUE),issues/2026-12.yaml)
 
 # The reference (docs/, mkdocs.yml) as a site in build/docs/. Strict: a link to a missing page
 # or heading stops the build, and `make test` builds it first. Not --quiet (nor -v): in

@@ -358,6 +358,7 @@ class EditionSpec(Model):
     editorial: Editorial
     sections: list[str] = Field(min_length=1, description="the section titles, in order")
     newsletter: NewsletterSpec
+    tagline: str | None = Field(None, description="site.tagline in the edition's language")
     missing: Literal["fail", "fallback"] = "fail"
 
 

@@ -63,6 +63,7 @@ def _edition(
             "cover": cover,
             "editorial": spec.editorial,
             "newsletter": spec.newsletter,
+            "site": m.site.model_copy(update={"tagline": spec.tagline}) if spec.tagline else m.site,
             "editions": {},
         }
     )

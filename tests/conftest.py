@@ -128,13 +128,16 @@ def sample_with_layout(root: Path, name: str) -> Path:
 def _session_build(manifest: Path, tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
     """``manifest`` built once for the whole test session.
 
-    Under pytest-xdist the workers share one build: the first to take the lock builds it, the
-    others find it up to date (the build stamp's own check).
+    The samples share one build folder, as in a project (the archive finds them built
+    there). Under pytest-xdist the workers share it too: the first to take the lock builds,
+    the others find the build up to date (the build stamp's own check).
     """
     if not os.environ.get("PYTEST_XDIST_WORKER"):
-        return build_issue(manifest, tmp_path_factory.mktemp(f"build-{manifest.stem}"))
-    shared = tmp_path_factory.getbasetemp().parent / f"build-{manifest.stem}"
-    with open(f"{shared}.lock", "w") as lock:
+        base = tmp_path_factory.getbasetemp()
+    else:
+        base = tmp_path_factory.getbasetemp().parent
+    shared = base / "builds"
+    with open(base / f"builds-{manifest.stem}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         return build_issue(manifest, shared)
 

@@ -77,10 +77,11 @@ def review_title(slug: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory, sample_build: BuildResult) -> ArchiveResult:
-    """The archive of the repository's issues, built once per module; 2026-12 reuses the
-    session's build. The November sample is built into the same (under xdist, shared) folder:
-    one module at a time."""
+def site(
+    tmp_path_factory: pytest.TempPathFactory, sample_build: BuildResult, november_build: BuildResult
+) -> ArchiveResult:
+    """The archive of the repository's issues, built once per module from the session's builds
+    of both samples (one folder, shared under xdist): one module at a time."""
     out = tmp_path_factory.mktemp("www") / MOUNT.strip("/") / "site"
     with open(f"{sample_build.out_dir.parent}.archive.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

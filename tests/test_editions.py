@@ -266,5 +266,10 @@ def test_the_norwegian_edition_is_norwegian_throughout(november_build):
     assert '<html lang="nb"' in html
     for key in ("dear", "download_pdf", "read_review"):
         assert strings[key] in html
+    assert issue.manifest.site.tagline == "Dokumentar og film, grundig anmeldt"
+    assert (
+        issue.manifest.site.tagline in html
+        and november_build.issue.manifest.site.tagline not in html
+    )
     eml = message_from_bytes(nb.files["newsletter.eml"].read_bytes(), policy=policy.default)
     assert eml["Subject"] == issue.manifest.newsletter.subject == "Long Take nr. 47: De som blir"
