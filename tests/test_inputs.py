@@ -94,3 +94,28 @@ def test_a_raw_img_outside_content_is_refused_without_being_read(tmp_project, tm
     result = magbuilder("build", "issues/t-1.yaml", "--out", "out", cwd=root, timeout=60)
     assert result.returncode == 1, result.stderr
     assert "refused" in result.stderr and outside.name in result.stderr
+
+
+def test_a_changed_translation_lays_out_its_review_again_in_its_edition_only(
+    tmp_project, tmp_path, monkeypatch
+):
+    """The build's inputs are its editions' too: the stamp notices a translation, and the
+    edition lays out that review alone; the issue itself lays out nothing."""
+    from magbuilder.cli import main
+
+    from .test_editions import TRANSLATION, edition
+
+    root = project(tmp_project, "")
+    (root / "content/reviews/a.nb.md").write_text(TRANSLATION, "utf-8")
+    (root / "content/reviews/b.nb.md").write_text(TRANSLATION, "utf-8")
+    manifest, out = root / "issues/t-1.yaml", tmp_path / "out"
+    manifest.write_text(manifest_text(["a", "b"], editions=edition()), "utf-8")
+    monkeypatch.chdir(root)
+    assert main(["translated", "a", "nb"]) == main(["translated", "b", "nb"]) == 0
+    first = build_issue(manifest, out)
+    assert (first.editions["nb"].out_dir / "magazine.pdf").is_file()
+    translation = root / "content/reviews/a.nb.md"
+    translation.write_text(translation.read_text().replace("runder av", "slutter"), "utf-8")
+    again = build_issue(manifest, out)
+    assert not again.up_to_date and again.laid_out == []  # the English pages: all from cache
+    assert again.editions["nb"].laid_out == ["a"]

