@@ -320,7 +320,7 @@ def render_site(entries: list[ArchivedIssue], dest: Path) -> None:
                 alternates=_alternates(group, member, prefix, site),
                 newer=entries[i - 1] if i > 0 else None,
                 older=entries[i + 1] if i + 1 < len(entries) else None,
-                **common,
+                **{**common, "site": member.issue.manifest.site},  # an edition's own tagline
             )
             articles = member.articles
             for n, article in enumerate(articles):
@@ -336,7 +336,7 @@ def render_site(entries: list[ArchivedIssue], dest: Path) -> None:
                     alternates=_alternates(group, member, prefix + "../", site, slug),
                     previous=articles[n - 1] if n > 0 else None,
                     next=articles[n + 1] if n + 1 < len(articles) else None,
-                    **common,
+                    **{**common, "site": member.issue.manifest.site},
                 )
     for code in languages:  # a feed per language: the issues (or editions) in it
         members = [m for m in every if m.lang == code]
@@ -352,7 +352,7 @@ def render_site(entries: list[ArchivedIssue], dest: Path) -> None:
             atom_date=_atom_date,
             atom_id=_atom_id,
             reviews=reviews,
-            **{**common, "issues": members},
+            **{**common, "issues": members, "site": latest.manifest.site},
         )
     for name, text in pages.items():
         (dest / name).write_text(text, encoding="utf-8")

@@ -574,6 +574,8 @@ def test_an_edition_is_listed_once_and_linked_both_ways_with_a_feed_of_its_own(s
         assert '<p class="languages">' in text and f'href="{other}"' in text
     nb = edition.read_text("utf-8")
     assert f'<html lang="{lang}"' in nb and manifest["editions"][lang]["title"] in nb
+    if tagline := manifest["editions"][lang].get("tagline"):  # the edition's words, not the site's
+        assert f'<p class="tagline">{tagline}</p>' in nb
     for slug in slugs(manifest):  # every review's page, in the edition's language, both ways
         article = (root / issue_id / lang / slug / "index.html").read_text("utf-8")
         assert f'hreflang="{manifest["lang"]}" href="{ARCHIVE_URL}{issue_id}/{slug}/"' in article
