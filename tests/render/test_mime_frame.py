@@ -17,7 +17,7 @@ from magbuilder.render.mime import PLAIN_ADDRESS, Frame, _header
 from ..conftest import manifest_text, review_text
 
 SETTINGS = settings(
-    max_examples=150,
+    max_examples=80,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
