@@ -362,6 +362,15 @@ class EditionSpec(Model):
     missing: Literal["fail", "fallback"] = "fail"
 
 
+class AdsSpec(Model):
+    """The issue's ad bookings: slot (as the layout names it) → sponsor file's slug."""
+
+    slots: dict[str, str] = {}
+    max_share: float = Field(
+        0.25, gt=0, le=1, description="at most this share of the magazine's pages may be ads"
+    )
+
+
 class Manifest(Model):
     """An issue manifest (``issues/<id>.yaml``)."""
 
@@ -377,6 +386,7 @@ class Manifest(Model):
     newsletter: NewsletterSpec
     print: PrintSpec = PrintSpec()
     site: Site
+    ads: AdsSpec | None = None
     editions: dict[str, EditionSpec] = Field(
         {}, description="language → the edition's words; the reviews in their translations"
     )
