@@ -21,6 +21,7 @@ import json
 import os
 import re
 import sqlite3
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -39,6 +40,7 @@ REASONS: tuple[str, ...] = get_args(Reason)
 STORE_FOLDER = "subscribers"
 STORE_NAME = "suppression.sqlite3"
 SCHEMA_VERSION = 1
+WAL_ATTEMPTS = 50  # about 25 s of retries in all
 _REASON_CHECK = ", ".join(f"'{r}'" for r in REASONS)
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS suppressions (
@@ -167,7 +169,19 @@ class SuppressionList:
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
         db.row_factory = sqlite3.Row
-        db.execute("PRAGMA journal_mode=WAL")
+        # WAL is a property of the file, set once. Switching to it takes the file to itself,
+        # and SQLite answers "locked" at once (no busy wait) while another connection is
+        # switching too: the first writers of a new list, the web app beside a send.
+        for attempt in range(WAL_ATTEMPTS):
+            try:
+                if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    db.execute("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == WAL_ATTEMPTS - 1:
+                    db.close()
+                    raise
+                time.sleep(0.02 * (attempt + 1))
         db.execute("PRAGMA synchronous=FULL")  # an unsubscribe, once answered, is kept
         return db
 
