@@ -21,7 +21,9 @@ MAX_CHANGES = 8  # changed fields and paragraphs named per stale translation
 LineOf = Callable[..., int | None]  # the manifest line of a key, e.g. ("sections", 0, "reviews", 1)
 
 
-def read_editions(issue: Issue, where: str, line_of: LineOf) -> tuple[dict[str, Issue], list]:
+def read_editions(
+    issue: Issue, where: str, line_of: LineOf
+) -> tuple[dict[str, Issue], list[Finding]]:
     """Every edition the manifest names, as issues, and the findings about their translations.
 
     An edition with an error (under ``missing: fail``) is left out; its findings say why.

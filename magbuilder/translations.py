@@ -72,7 +72,6 @@ FIELDS = (
     "image.caption",
     "image.credit",
 )
-BODY_MARK = "\n---\n"
 
 
 def source_fields(review: Review) -> dict[str, str]:
