@@ -62,10 +62,11 @@ def issue_files(issue: Issue) -> list[Path]:
     ``Review.images``), and the files of every layout in its chain (but the archive's)."""
     from .layouts import chain
     from .store import inside
+    from .translations import source_path, translation_path
 
     files = [issue.manifest_path, issue.root / CONFIG_NAME]
     for review in issue.reviews:  # a translation (<slug>.<lang>.md) and its source
-        files += dict.fromkeys([review.path, review.path.with_name(f"{review.slug}.md")])
+        files += dict.fromkeys([review.path, source_path(review)])
     images = {issue.manifest.cover.image}
     for review in issue.reviews:
         images.update(review.images)
@@ -77,9 +78,7 @@ def issue_files(issue: Issue) -> list[Path]:
     # build stamp notices a changed translation), and so is a translation still missing.
     for lang, edition in issue.editions.items():
         files += issue_files(edition)
-        files += [
-            r.path.with_name(f"{r.slug}.{lang}.md") for r in edition.reviews if r.untranslated
-        ]
+        files += [translation_path(r, lang) for r in edition.reviews if r.untranslated]
     return list(dict.fromkeys(files))
 
 

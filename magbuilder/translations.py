@@ -59,6 +59,11 @@ def translation_path(review: Review, lang: str) -> Path:
     return review.path.with_name(f"{review.slug}.{lang}.md")
 
 
+def source_path(review: Review) -> Path:
+    """The file a review (or its translation) is written from: ``content/reviews/<slug>.md``."""
+    return review.path.with_name(f"{review.slug}.md")
+
+
 def snapshot_path(review: Review, lang: str) -> Path:
     return review.path.parent / SOURCES_DIR / f"{review.slug}.{lang}.md"
 

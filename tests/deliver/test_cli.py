@@ -64,6 +64,16 @@ def start(project: Path, *args: str) -> subprocess.Popen[str]:
     )
 
 
+def kill_when_received(sender: subprocess.Popen[str], server, count: int) -> None:  # noqa: ANN001
+    """SIGKILL the sender, wherever it happens to be, once the server has ``count`` messages."""
+    deadline = time.monotonic() + 30
+    while sum(server.received().values()) < count and time.monotonic() < deadline:
+        time.sleep(0.001)
+    sender.kill()
+    sender.communicate(timeout=30)
+    assert sender.returncode == -signal.SIGKILL
+
+
 def test_sigkill_while_the_server_has_the_data_leaves_that_one_in_doubt_until_resent_on_request(
     project, server, smtp_url
 ):
@@ -154,13 +164,7 @@ def test_sigkill_at_any_moment_duplicates_nobody_and_names_the_one_in_doubt(
 ):
     csv = write_csv(project, subscriber_rows(200))
     args = ("--subscribers", csv.name, "--smtp", smtp_url, "--rate", "0")
-    sender = start(project, *args)
-    deadline = time.monotonic() + 30
-    while sum(server.received().values()) < 60 and time.monotonic() < deadline:
-        time.sleep(0.001)
-    sender.kill()  # SIGKILL, wherever the sender happens to be
-    sender.communicate(timeout=30)
-    assert sender.returncode == -signal.SIGKILL
+    kill_when_received(start(project, *args), server, 60)
     before = server.received()
     assert 60 <= sum(before.values()) < 200  # the kill interrupted the run
     # Marked sent only once the server accepted; at most the one message in hand is in flight.

@@ -3,13 +3,19 @@ still nobody twice when the sender is killed with a message in hand on every con
 
 from __future__ import annotations
 
-import signal
 import time
 
 import pytest
 
 from .conftest import addresses, run_send, subscriber_rows, write_csv
-from .test_cli import IN_HAND_WARNING, NOT_AGAIN, ledger_addresses, ledger_counts, start
+from .test_cli import (
+    IN_HAND_WARNING,
+    NOT_AGAIN,
+    kill_when_received,
+    ledger_addresses,
+    ledger_counts,
+    start,
+)
 
 pytestmark = pytest.mark.slow  # real processes, killed and resumed
 
@@ -47,13 +53,7 @@ def test_sigkill_with_a_message_in_hand_on_every_connection_duplicates_nobody(
     server.reply_delay = lambda count: 0.05
     csv = write_csv(project, subscriber_rows(300))
     args = ("--subscribers", csv.name, "--smtp", smtp_url, "--rate", "0", "--connections", "4")
-    sender = start(project, *args)
-    deadline = time.monotonic() + 30
-    while sum(server.received().values()) < 40 and time.monotonic() < deadline:
-        time.sleep(0.001)
-    sender.kill()  # SIGKILL, wherever each connection happens to be
-    sender.communicate(timeout=30)
-    assert sender.returncode == -signal.SIGKILL
+    kill_when_received(start(project, *args), server, 40)
     before = server.received()
     assert 40 <= sum(before.values()) < 300
     assert ledger_addresses(project, "state = 'sent'") <= set(before)  # sent only once accepted

@@ -3,8 +3,6 @@ the list gives them (the issue's own otherwise), once, across every edition of o
 
 from __future__ import annotations
 
-import signal
-import time
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -15,7 +13,7 @@ from magbuilder.deliver import SendOptions, send_issue
 from magbuilder.deliver.messages import pick_language
 
 from .conftest import addresses, run_send
-from .test_cli import ledger_addresses, start
+from .test_cli import kill_when_received, ledger_addresses, start
 
 TRANSLATION = """\
 ---
@@ -97,13 +95,7 @@ def test_a_mixed_list_gets_each_address_once_in_its_language_through_a_sigkill(
     dry = run_send(edition_project, "--subscribers", csv.name, "--dry-run", "out")
     assert "editions: 60 en, 60 nb" in dry.stdout
     server.reply_delay = lambda count: 0.02
-    sender = start(edition_project, *args)
-    deadline = time.monotonic() + 30
-    while sum(server.received().values()) < 30 and time.monotonic() < deadline:
-        time.sleep(0.001)
-    sender.kill()
-    sender.communicate(timeout=30)
-    assert sender.returncode == -signal.SIGKILL
+    kill_when_received(start(edition_project, *args), server, 30)
     in_flight = ledger_addresses(edition_project, "in_flight")
 
     server.reply_delay = None
