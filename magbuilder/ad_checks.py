@@ -15,9 +15,9 @@ import io
 from collections.abc import Mapping
 from pathlib import Path
 
-from .content import PrintSpec
-from .errors import Finding
-from .sponsors import PLACEMENTS, PrintArt, SponsorFile, read_sponsor, sponsor_slugs
+from .content import Manifest, PrintSpec
+from .errors import Finding, MagbuilderError
+from .sponsors import PLACEMENTS, Ad, PrintArt, SponsorFile, read_sponsor, sponsor_slugs
 from .store import inside
 from .validation import did_you_mean
 
@@ -39,6 +39,42 @@ def slot_placement(slot: str, slots: Mapping[str, str]) -> str | None:
     return None
 
 
+def read_bookings(
+    root: Path,
+    where: str,
+    manifest: Manifest,
+    line_of,  # noqa: ANN001 - (slot) → its line
+) -> tuple[list[Ad], list[Finding]]:
+    """The manifest's bookings as ads, with every problem found in them (an ad with a problem
+    is left out). Nothing when the layout cannot be read: its own findings say why."""
+    from . import layouts
+    from .render.layout import Layout
+
+    if manifest.ads is None or not manifest.ads.slots:
+        return [], []
+    try:
+        layout = Layout(root / "layouts", manifest.layout)
+        declared = {str(k): str(v) for k, v in layouts.merged(layout.chain, "ads").items()}
+        strings = layout.strings
+    except (MagbuilderError, OSError):
+        return [], []
+    lang = manifest.lang
+
+    def label_of(kind: str) -> str:
+        key = "sponsored" if kind == "sponsor" else "house_ad"
+        for table in (strings.get(lang), strings.get(lang.split("-")[0]), strings.get("en")):
+            if table and key in table:
+                return table[key]
+        return ""
+
+    counts = {"email-after": sum(len(s.reviews) for s in manifest.sections),
+              "section-end": len(manifest.sections)}  # fmt: skip
+    return booking_findings(
+        root, where, manifest.ads.slots, line_of, declared, manifest.date, manifest.print,
+        label_of, counts,
+    )  # fmt: skip
+
+
 def booking_findings(
     root: Path,
     where: str,
@@ -48,9 +84,11 @@ def booking_findings(
     issue_date,  # noqa: ANN001 - datetime.date
     spec: PrintSpec,
     label_of,  # noqa: ANN001 - (kind) → the layout's label for that kind of ad, in the issue's language
-) -> list[Finding]:
-    """Every problem with the bookings; see the module's docstring."""
+    counts: Mapping[str, int],  # how many there are of what an ``<kind>-N`` slot counts
+) -> tuple[list[Ad], list[Finding]]:
+    """The bookings that pass, as ads, and every problem; see the module's docstring."""
     findings: list[Finding] = []
+    ads: list[Ad] = []
     files: dict[str, SponsorFile | None] = {}
     expired: set[str] = set()
     for slot, slug in bookings.items():
@@ -60,6 +98,28 @@ def booking_findings(
             declared = ", ".join(slots) or "none"
             hint = did_you_mean(slot, list(slots)) or f"; the layout declares: {declared}"
             findings.append(Finding(where, line, f"ads.slots: no slot '{slot}'{hint}"))
+            continue
+        if placement not in PLACEMENTS:
+            findings.append(
+                Finding(
+                    where,
+                    line,
+                    f"ads.slots.{slot}: the layout says this slot takes '{placement}', which is "
+                    f"none of {', '.join(PLACEMENTS)}: correct the layout's ads",
+                )
+            )
+            continue
+        kind, _, number = slot.rpartition("-")
+        if number.isdigit() and kind in counts and int(number) > counts[kind]:
+            what = ("teaser" if kind == "email-after" else "section") + "s" * (counts[kind] > 1)
+            findings.append(
+                Finding(
+                    where,
+                    line,
+                    f"ads.slots.{slot}: the issue has {counts[kind]} {what}: "
+                    f"book {kind}-1 to {kind}-{counts[kind]}",
+                )
+            )
             continue
         if slug not in files:
             files[slug] = read_sponsor(root, slug)
@@ -101,6 +161,7 @@ def booking_findings(
                 )
             )
             continue
+        before = len(findings)
         if placement in PRINT_PLACEMENTS and isinstance(art, PrintArt) and art.art:
             problem = artwork_problem(root / "content", art.art, placement, spec)
             if problem:
@@ -117,7 +178,9 @@ def booking_findings(
                     "or leave label out for the layout's",
                 )
             )
-    return list(dict.fromkeys(findings))
+        if len(findings) == before and slug not in expired:
+            ads.append(Ad(slot=slot, placement=placement, slug=slug, sponsor=sponsor))
+    return ads, list(dict.fromkeys(findings))
 
 
 def artwork_problem(content: Path, src: str, placement: str, spec: PrintSpec) -> str | None:
@@ -161,6 +224,17 @@ def artwork_problem(content: Path, src: str, placement: str, spec: PrintSpec) ->
                 f"art '{src}' is {ppi:.0f} ppi at full-page size: print needs {PRINT_PPI} ppi, "
                 f"at least {least} px wide"
             )
+    if placement in ("half", "column"):
+        margins = spec.margins
+        need_mm = spec.trim_mm[0] - margins.inside - margins.outside  # the text block's width
+        if placement == "column":
+            need_mm /= 2
+        least = round(PRINT_PPI * need_mm / 25.4)
+        if width < least * PPI_TOLERANCE:
+            return (
+                f"art '{src}' is {width} px wide: a {placement} ad is {need_mm:g} mm wide and "
+                f"print needs {PRINT_PPI} ppi, at least {least} px"
+            )
     if mode != "CMYK" and not profile:
         return (
             f"art '{src}' is {mode} without an embedded colour profile: save it as CMYK, or "
@@ -185,7 +259,10 @@ def _pdf_problem(data: bytes, src: str, placement: str, spec: PrintSpec) -> str 
     except Exception:  # noqa: BLE001 - a damaged PDF
         return f"art '{src}' is a PDF that cannot be read: export it again"
     if placement != "page":
-        return None
+        return (
+            f"art '{src}' is a PDF: a {placement} takes an image (JPEG, PNG or TIFF) or a text "
+            "ad; PDF artwork is for full pages"
+        )
     mm = 25.4 / 72
     size = ((media[2] - media[0]) * mm, (media[3] - media[1]) * mm)
     trim_size = ((trim[2] - trim[0]) * mm, (trim[3] - trim[1]) * mm)

@@ -119,7 +119,6 @@ def build_issue(
     started = time.perf_counter()
     options = options or BuildOptions()
     issue = load_issue(manifest_path)
-    _refuse_unplaced_ads(issue)
     out_dir = Path(out) / issue.id
     if not issue.editions or options.preview:  # a preview shows the issue's own language
         return _build(issue, out_dir, Path(out), options, pool, progress, started)
@@ -131,23 +130,6 @@ def build_issue(
             for lang, edition in issue.editions.items()
         }
     return replace(result, editions=editions)
-
-
-def _refuse_unplaced_ads(issue: Issue) -> None:
-    """Booked ads are checked (``magbuilder check``) but not yet placed: a build that left them
-    out would look finished and be wrong, so it stops and says so."""
-    ads = issue.manifest.ads
-    if ads is None or not ads.slots:
-        return
-    from .errors import Finding, InputError
-    from .paths import shown
-
-    where = shown(issue.manifest_path, issue.root)
-    message = (
-        "ads: booked slots are checked by 'magbuilder check', but placing them in the magazine, "
-        "the newsletter and the archive is not built yet: remove 'ads' to build this issue"
-    )
-    raise InputError(message, [Finding(where, None, message)])
 
 
 def _build(

@@ -89,7 +89,6 @@ def run_checks(manifest_path: Path | str) -> CheckResult:
     for review in loaded.reviews:
         findings += review_findings(review, loaded.root, spec, columns)
     findings += manifest_link_findings(loaded)
-    findings += _ad_findings(loaded, layout)
     if layout is not None:
         findings += render_checks.font_findings(layout, loaded)
         findings += render_checks.glyph_findings(layout, loaded)
@@ -100,36 +99,6 @@ def run_checks(manifest_path: Path | str) -> CheckResult:
             findings += render_checks.newsletter_findings(loaded.issue, layout, loaded.where, line)
     unique = list(dict.fromkeys(findings))  # the same problem found twice is shown once
     return CheckResult(loaded.where, loaded.issue, unique)
-
-
-def _ad_findings(loaded: LoadedIssue, layout) -> list[Finding]:  # noqa: ANN001 - Layout | None
-    """The ad bookings (``ad_checks.py``), when the manifest and the layout are usable."""
-    manifest = loaded.manifest
-    if manifest is None or manifest.ads is None or layout is None:
-        return []
-    from . import layouts
-    from .ad_checks import booking_findings
-
-    slots = layouts.merged(layout.chain, "ads")
-    strings = layout.strings
-
-    def label_of(kind: str) -> str:
-        key = "sponsored" if kind == "sponsor" else "house_ad"
-        for table in (strings.get(manifest.lang), strings.get(manifest.lang.split("-")[0])):
-            if table and key in table:
-                return table[key]
-        return strings.get("en", {}).get(key, "")
-
-    return booking_findings(
-        loaded.root,
-        loaded.where,
-        manifest.ads.slots,
-        lambda slot: loaded.key_line("ads", "slots", slot),
-        {str(k): str(v) for k, v in slots.items()},
-        manifest.date,
-        manifest.print,
-        label_of,
-    )
 
 
 _EMPTY_SECTION = re.compile(r"sections\[(\d+)\]\.reviews: List should have at least 1 item")

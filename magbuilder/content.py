@@ -431,6 +431,17 @@ class Issue(BaseModel):
     # is not itself a source of editions.
     editions: dict[str, Issue] = {}
     edition: str | None = None  # for a language edition: its language (manifest.lang)
+    # The ads booked (manifest ``ads.slots``), checked and with their sponsor files: every
+    # edition carries the same ones, labelled in its own language.
+    ads: list[Ad] = []
+
+    def ad(self, slot: str) -> Ad | None:
+        """The ad booked in ``slot`` (``back-cover``, ``email-after-2`` …), if any."""
+        return next((ad for ad in self.ads if ad.slot == slot), None)
+
+    def ad_after(self, kind: str, number: int) -> Ad | None:
+        """The ad of ``<kind>-N`` slots booked for ``number``: ``ad_after("email-after", 2)``."""
+        return self.ad(f"{kind}-{number}")
 
     @property
     def web_path(self) -> str:
@@ -467,3 +478,8 @@ class Issue(BaseModel):
 def text_dir(lang: str) -> str:
     """``rtl`` for right-to-left languages, else ``ltr``."""
     return "rtl" if lang.split("-")[0].lower() in RTL_LANGS else "ltr"
+
+
+from .sponsors import Ad  # noqa: E402 - sponsors' models build on this module's
+
+Issue.model_rebuild()

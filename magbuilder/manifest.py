@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from . import layouts
+from .ad_checks import read_bookings
 from .content import Issue, Manifest, PrintSpec, Review, Section
 from .editions import read_editions
 from .errors import Finding, InputError, Level
@@ -208,13 +209,21 @@ def read_issue(manifest_path: Path | str) -> LoadedIssue:
             for spec, reviews in zip(manifest.sections, loaded, strict=True)
         ]
         issue = Issue(manifest=manifest, sections=sections, root=root, manifest_path=manifest_path)
-        if manifest.editions:
-            editions, found = read_editions(issue, where, lambda *loc: positions.line(loc))
-            findings += found
-            if any(f.level is Level.ERROR for f in found):
-                issue = None
-            else:
-                issue = issue.model_copy(update={"editions": editions})
+    if manifest is not None and manifest.ads is not None:
+        ads, found = read_bookings(root, where, manifest, lambda slot: positions.key_line(
+            ("ads", "slots", slot)))  # fmt: skip
+        findings += found
+        if issue is not None and any(f.level is Level.ERROR for f in found):
+            issue = None
+        elif issue is not None:
+            issue = issue.model_copy(update={"ads": ads})
+    if issue is not None and manifest.editions:  # each carries the issue's ads
+        editions, found = read_editions(issue, where, lambda *loc: positions.line(loc))
+        findings += found
+        if any(f.level is Level.ERROR for f in found):
+            issue = None
+        else:
+            issue = issue.model_copy(update={"editions": editions})
     reviews = issue.reviews if issue else [review for section in loaded for review in section]
     return LoadedIssue(
         path=manifest_path,

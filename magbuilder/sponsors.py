@@ -117,6 +117,38 @@ class Sponsor(Model):
         return getattr(self, name)
 
 
+class Ad(Model):
+    """A booking the issue carries into every output: which slot, what it takes, whose it is.
+
+    ``number`` is the slot's N (``email-after-2``: after the second teaser; ``section-end-1``:
+    at the end of the first section). ``label`` is the sponsor's own label; when it is None
+    the layout's string for the kind of ad is shown (``sponsored`` or ``house_ad``).
+    """
+
+    slot: str
+    placement: Placement
+    slug: str
+    sponsor: Sponsor
+
+    @property
+    def number(self) -> int | None:
+        tail = self.slot.rpartition("-")[2]
+        return int(tail) if tail.isdigit() else None
+
+    @property
+    def sponsored(self) -> bool:
+        return self.sponsor.kind == "sponsor"
+
+    @property
+    def label_key(self) -> str:
+        """The layout string that labels it when the sponsor gives no label of its own."""
+        return "sponsored" if self.sponsored else "house_ad"
+
+    @property
+    def art(self) -> PrintArt | EmailBlock | ArchiveBanner:
+        return self.sponsor.placement(self.placement)  # type: ignore[return-value]
+
+
 @dataclass(frozen=True)
 class SponsorFile:
     """A sponsor file as read: the sponsor (None when invalid), where it is, its positions."""

@@ -8,9 +8,9 @@ import pikepdf
 import pytest
 from PIL import Image
 
-from magbuilder.build import build_issue
 from magbuilder.checks import check_issue
 from magbuilder.errors import InputError
+from magbuilder.manifest import load_issue
 
 from .conftest import manifest_text, review_text
 
@@ -25,7 +25,7 @@ page:
 email:
   text: "Winter documentaries at Nordlys Kino, every Sunday."
 """
-BOOKINGS = "\n  slots:\n    after-contents: nordlys\n    email-after-2: nordlys"
+BOOKINGS = "\n  slots:\n    after-contents: nordlys\n    email-after-1: nordlys"
 
 
 def art(path: Path, size_mm: tuple[float, float], ppi: int = 300, mode: str = "CMYK") -> None:
@@ -62,12 +62,26 @@ def line_of(path: Path, start: str) -> int:
     )
 
 
-def test_good_bookings_pass_and_the_build_says_placing_is_not_built_yet(project):
+def test_good_bookings_pass_and_load_as_the_issues_ads(project):
     root = project()
     assert findings_of(root) == []
-    with pytest.raises(InputError, match="placing them in the magazine.*is not built yet"):
-        build_issue(root / "issues/t-1.yaml", root / "out")
-    assert not (root / "out").exists()
+    issue = load_issue(root / "issues/t-1.yaml")
+    assert [(ad.slot, ad.placement, ad.slug) for ad in issue.ads] == [
+        ("after-contents", "page", "nordlys"),
+        ("email-after-1", "email", "nordlys"),
+    ]
+
+
+def test_a_slot_past_the_issues_teasers_is_an_error_at_its_booking(project):
+    root = project(bookings="\n  slots:\n    email-after-2: nordlys")
+    [(path, line, message)] = findings_of(root)
+    assert path == "issues/t-1.yaml"
+    assert (
+        message
+        == "ads.slots.email-after-2: the issue has 1 teaser: book email-after-1 to email-after-1"
+    )
+    with pytest.raises(InputError):
+        load_issue(root / "issues/t-1.yaml")
 
 
 def test_an_expired_run_is_an_error_at_the_sponsors_runs(project):
