@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from . import __version__
 from .cache import prune
-from .errors import Level, OutputError, RenderError
+from .errors import InputError, Level, OutputError, RenderError
 from .files import replace_folder
 from .paths import (
     EPUB,
@@ -229,6 +229,7 @@ def _make(
     the print file is finished here."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from .render.ads import share_finding
     from .render.email import render_newsletter
     from .render.epub import render_epub
     from .render.fonts import undrawable_text
@@ -241,6 +242,8 @@ def _make(
         mark = time.perf_counter()
         laid_out, stats = _render_magazine(issue, layout, cache, options, stack, pool, progress)
         stages["lay out"] = time.perf_counter() - mark
+        if too_many := share_finding(laid_out["screen"], issue):
+            raise InputError(too_many.message, [too_many])
         mark = time.perf_counter()
         # Every font's character map, read by a worker while the PDFs are finished.
         undrawable = pool.submit(undrawable_text, layout, files, issue.root)

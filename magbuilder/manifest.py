@@ -368,6 +368,17 @@ def _relocate(finding: Finding, owners: dict[str, Positions], root: Path) -> Fin
     return Finding(shown(root / CONFIG_NAME, root), line, finding.message, finding.level)
 
 
+def manifest_place(issue: Issue, *loc: str | int) -> tuple[str, int | None]:
+    """Where the manifest's key at ``loc`` is written (for problems found only after loading:
+    the ads' share of the laid-out pages, say)."""
+    where = shown(issue.manifest_path, issue.root)
+    try:
+        _, positions = _read_yaml(issue.manifest_path, issue.root)
+    except InputError:
+        return where, None
+    return where, positions.key_line(loc)
+
+
 def site_setting_place(issue: Issue, *loc: str | int) -> tuple[str, int | None]:
     """Where the issue's ``site.<loc>`` setting is written, as findings name it: the manifest's
     line when its own ``site:`` has the key (the manifest's keys win), else magbuilder.yaml's.

@@ -58,8 +58,9 @@ def layout_files(folder: Path) -> list[Path]:
 
 def issue_files(issue: Issue) -> list[Path]:
     """Every file an issue's outputs are made from: the manifest, magbuilder.yaml, the reviews,
-    the images they and the cover show (as the Markdown renderer finds them:
-    ``Review.images``), and the files of every layout in its chain (but the archive's)."""
+    the sponsor files of its ads, the images they, the ads and the cover show (as the Markdown
+    renderer finds them: ``Review.images``), and the files of every layout in its chain (but
+    the archive's)."""
     from .layouts import chain
     from .store import inside
     from .translations import source_path, translation_path
@@ -67,7 +68,8 @@ def issue_files(issue: Issue) -> list[Path]:
     files = [issue.manifest_path, issue.root / CONFIG_NAME]
     for review in issue.reviews:  # a translation (<slug>.<lang>.md) and its source
         files += dict.fromkeys([review.path, source_path(review)])
-    images = {issue.manifest.cover.image}
+    files += [issue.root / ad.source for ad in issue.ads]  # the sponsor files booked
+    images = {issue.manifest.cover.image, *(src for ad in issue.ads for src in ad.media)}
     for review in issue.reviews:
         images.update(review.images)
     # Only what lies inside content/: the build refuses the rest, and reads none of it.

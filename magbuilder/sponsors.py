@@ -61,6 +61,7 @@ class PrintArt(Model):
     """A print placement: ready artwork (PDF or image under content/), or a text ad."""
 
     art: str | None = None
+    alt: str | None = Field(None, description="what the artwork shows and says, for screen readers")
     text: TextAd | None = None
 
     @model_validator(mode="after")
@@ -147,6 +148,18 @@ class Ad(Model):
     @property
     def art(self) -> PrintArt | EmailBlock | ArchiveBanner:
         return self.sponsor.placement(self.placement)  # type: ignore[return-value]
+
+    @property
+    def media(self) -> list[str]:
+        """The files under content/ this ad shows (its artwork or image), as written."""
+        art = self.art
+        src = art.art if isinstance(art, PrintArt) else art.image
+        return [src] if src else []
+
+    @property
+    def source(self) -> Path:
+        """Its sponsor file, relative to the project."""
+        return SPONSORS_DIR / f"{self.slug}.yaml"
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,16 @@ from ..store import inside
 from .collate import ChunkPdf, collate
 from .env import make_env, render_template
 from .layout import Layout
-from .magazine import BACK, Part, has_back_cover, magazine_html, part_css, review_label
+from .magazine import (
+    AD_PAGES,
+    BACK,
+    Part,
+    ad_part,
+    has_back_cover,
+    magazine_html,
+    part_css,
+    review_label,
+)
 from .stack import TextStack, text_stack
 from .workers import WorkerPool, lay_out_html, lay_out_prepared
 
@@ -70,8 +79,12 @@ def _images_digest(issue: Issue, slugs: list[str | None]) -> str:
     for review in issue.reviews:
         if review.slug in slugs:
             paths.update(review.images)
-    if None in slugs:  # the front matter: the cover
+    if None in slugs:  # the front matter, back cover or an ad page: the cover, the ads' art
         paths.add(issue.manifest.cover.image)
+        paths.update(src for ad in issue.ads for src in ad.media)
+    for number, section in enumerate(issue.sections, start=1):  # a half page's in its chunk
+        if section.reviews[-1].slug in slugs and (ad := issue.ad_after("section-end", number)):
+            paths.update(ad.media)
     h = hashlib.sha256()
     for src in sorted(paths):
         h.update(src.encode())
@@ -87,9 +100,9 @@ _PART_KEYS: dict[str, str] = {}
 
 def _part_key(issue: Issue, layout: Layout, base: str, part: Part) -> str:
     """The cache key of a part: a digest of its HTML, its stylesheet and its images."""
-    slugs = [None] if part.front or part.back else sorted(part.reviews or [])
+    slugs = [None] if part.front or part.back or part.ads else sorted(part.reviews or [])
     images = _images_digest(issue, slugs)
-    if part.front or part.back:  # they may show every review: nothing smaller identifies them
+    if part.front or part.back or part.ads:  # they may show every review: nothing smaller does
         made_of = issue.manifest.model_dump_json() + "".join(
             r.model_dump_json() for r in issue.reviews
         )
@@ -101,7 +114,8 @@ def _part_key(issue: Issue, layout: Layout, base: str, part: Part) -> str:
             if part.includes(review.slug)
         )
     sections = repr([(s.title, [r.slug for r in s.reviews]) for s in issue.sections])
-    fingerprint = _digest(base, repr(part), sections, made_of, images)
+    ads = "".join(ad.model_dump_json() for ad in issue.ads)
+    fingerprint = _digest(base, repr(part), sections, made_of, ads, images)
     if fingerprint not in _PART_KEYS:
         if len(_PART_KEYS) > 2048:
             _PART_KEYS.clear()
@@ -254,6 +268,9 @@ def lay_out_chunked(
     parts = {r.slug: Part(front=False, reviews=frozenset({r.slug}), chunked=True) for r in reviews}
     numbers = {r.slug: PLACEHOLDER_PAGE for r in reviews}
     parts["front-count"] = Part(reviews=frozenset(), page_numbers=numbers, chunked=True)
+    for slot in AD_PAGES:  # full-page ads of their own, each a chunk
+        if issue.ad(slot):
+            parts[f"ad:{slot}"] = ad_part(slot)
     if has_back_cover(magazine_html(issue, layout, BACK)):  # on its own left-hand page, last
         parts["back"] = BACK
     keys = {name: key_for(part) for name, part in parts.items()}
@@ -267,7 +284,7 @@ def lay_out_chunked(
     cost = {r.slug: len(r.body) + (4000 if r.image else 0) for r in reviews}
     cost["front-count"] = 10**9  # its page count is needed before the contents can be final
     cost["back"] = 0
-    todo = sorted((n for n in parts if n not in results), key=lambda n: -cost[n])
+    todo = sorted((n for n in parts if n not in results), key=lambda n: -cost.get(n, 0))
     pending: dict[Future[dict[str, bytes]], str] = {}
     try:
         while todo or pending:
@@ -291,9 +308,11 @@ def lay_out_chunked(
     # beside the running heads (which need only the page numbers).
     counts = {r.slug: _page_count(results[r.slug][first]) for r in reviews}
     front_pages = _page_count(results["front-count"][first])
+    ads = {slot: results[f"ad:{slot}"] for slot in AD_PAGES if f"ad:{slot}" in results}
+    lead_ad = _page_count(ads["after-contents"][first]) if "after-contents" in ads else 0
     for _attempt in range(3):
-        starts, total = _starts(reviews, counts, front_pages)
-        heads = _running_heads(issue, layout, cache, base, starts, total, stats, pool)
+        starts, total = _starts(reviews, counts, front_pages + lead_ad)
+        heads = _running_heads(issue, layout, cache, base, starts, total, stats, pool, front_pages)
         final = Part(reviews=frozenset(), page_numbers=starts, chunked=True)
         key = key_for(final)
         front = from_cache(key)
@@ -317,18 +336,28 @@ def lay_out_chunked(
     def back(medium: str) -> bytes | None:
         return results["back"][medium] if "back" in results else None
 
+    def ad_pages(medium: str) -> dict[str, bytes]:
+        return {slot: made[medium] for slot, made in ads.items()}
+
     others = {
-        m: pool.submit(collate, issue, front[m], chunks(m), overlay, back(m)) for m in media[1:]
+        m: pool.submit(collate, issue, front[m], chunks(m), overlay, back(m), ad_pages(m))
+        for m in media[1:]
     }
-    pdf, stats.starts = collate(issue, front[first], chunks(first), overlay, back(first))
+    pdf, part_starts = collate(
+        issue, front[first], chunks(first), overlay, back(first), ad_pages(first)
+    )
     pdfs = {first: pdf, **{m: future.result()[0] for m, future in others.items()}}
+    stats.starts = {r.slug: part_starts[r.slug] for r in reviews}
     stats.pages = _page_count(pdf)
-    stats.page_keys = _page_keys(issue, layout, keys, key, front_pages, counts, starts, total)
-    if "back" in results:  # a blank page, when the back cover would fall on the right, then it
-        back_pages = _page_count(results["back"][first])
-        blanks = stats.pages - total - back_pages
-        stats.page_keys += [_digest("blank", str(total + 1 + i))[:16] for i in range(blanks)]
-        stats.page_keys += [_digest(keys["back"], str(i))[:16] for i in range(back_pages)]
+    stats.page_keys = _page_keys(
+        issue, layout, keys, key, front_pages, counts, starts, total, keys.get("ad:after-contents")
+    )
+    # After the reviews: the inside back cover's ad and the back cover, blank pages between.
+    ends = sorted((start, name) for name, start in part_starts.items() if start > total)
+    for number in range(total + 1, stats.pages + 1):
+        start, name = max(((s, n) for s, n in ends if s <= number), default=(0, ""))
+        made = _digest(keys[name], str(number - start)) if name else _digest("blank", str(number))
+        stats.page_keys.append(made[:16])
     return pdfs, stats
 
 
@@ -341,10 +370,14 @@ def _page_keys(
     counts: dict[str, int],
     starts: dict[str, int],
     total: int,
+    lead_ad_key: str | None,
 ) -> list[str]:
-    """A key per page that changes whenever what is printed on the page may change: the part
-    it comes from and its place in it, its number, and the running-head strings in force."""
+    """A key per page (up to the last review's) that changes whenever what is printed on the
+    page may change: the part it comes from and its place in it, its number, and the
+    running-head strings in force."""
     made_of = [(front_key, i) for i in range(front_pages)]
+    first_review = starts[issue.reviews[0].slug]
+    made_of += [(lead_ad_key or "", i) for i in range(first_review - 1 - front_pages)]
     for review in issue.reviews:
         made_of += [(keys[review.slug], i) for i in range(counts[review.slug])]
     strings: dict[str, str] = {}
@@ -382,20 +415,23 @@ def _running_heads(
     total: int,
     stats: ChunkStats,
     pool: WorkerPool,
+    front_pages: int,
 ) -> bytes | Future[bytes]:
     """The running heads and folios of every page: from cache, or being laid out by ``pool``."""
     pages = _overlay_pages(issue, layout, starts, total)
     chunking = layout.chunking
-    # The front matter's pages, then each review's: the overlay puts a review's pages in an
-    # element of the layout's own review class, so they get the magazine's page rules.
-    cuts = [0, *(starts[r.slug] - 1 for r in issue.reviews), total]
+    # The front matter's pages, a full-page ad's after it, then each review's: the overlay puts
+    # a review's pages in an element of the layout's own review class (and an ad's in its ad
+    # page's), so they get the magazine's page rules.
+    cuts = [0, front_pages, *(starts[r.slug] - 1 for r in issue.reviews), total]
     groups = [pages[a:b] for a, b in itertools.pairwise(cuts)]
     html = render_template(
         make_env(layout),
         "print/running-heads.html.j2",
         issue=issue,
         front=groups[0],
-        reviews=groups[1:],
+        ad=groups[1],
+        reviews=groups[2:],
         strings=[name for name, _ in chunking.strings] if chunking else [],
     )
     key = _digest(base, "running-heads", html)

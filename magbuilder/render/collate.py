@@ -19,6 +19,7 @@ from ..content import Issue
 from .magazine import BACK_COVER_ID, CHUNK_LINK, right_hand
 
 MM = 72 / 25.4
+INSIDE_BACK_COVER_ID = "ad-inside-back-cover"  # its ad's element id (print/ads.html.j2)
 
 
 @dataclass(frozen=True)
@@ -117,13 +118,23 @@ def _parent_key_count(pdf: Pdf) -> int:
 
 
 def collate(
-    issue: Issue, front: bytes, chunks: list[ChunkPdf], overlay: bytes, back: bytes | None = None
+    issue: Issue,
+    front: bytes,
+    chunks: list[ChunkPdf],
+    overlay: bytes,
+    back: bytes | None = None,
+    ads: dict[str, bytes] | None = None,
 ) -> tuple[bytes, dict[str, int]]:
-    """One PDF from the parts; returns it and the first page (1-based) of each review.
+    """One PDF from the parts; returns it and the first page (1-based) of each part: each
+    review's by its slug, ``ad:<slot>`` of a full-page ad, ``back`` of the back cover.
 
-    ``back``, the back cover laid out on its own, goes last, on a left-hand page (after a blank
-    page when the reviews end on one), with its own page rules: not shifted, no running heads.
+    ``ads`` (slot → PDF) are full-page ads laid out on their own: ``after-contents`` follows
+    the front matter, ``inside-back-cover`` goes on the right-hand page before the back cover
+    (the outside back cover left blank when there is none). ``back``, the back cover laid out
+    on its own, goes last, on a left-hand page (after a blank page when the reviews end on
+    one). Neither is shifted or given running heads: they have their own page rules.
     """
+    ads = ads or {}
     out = Pdf.open(io.BytesIO(front))
     heads = Pdf.open(io.BytesIO(overlay))
     margins = issue.manifest.print.margins
@@ -137,14 +148,25 @@ def collate(
         left_margin = margins.inside if right_hand(issue, number) else margins.outside
         return (left_margin - centre) * MM
 
+    def own_pages(name: str, pdf: bytes, right: bool | None = None) -> None:
+        nonlocal parent_offset
+        if right is not None and right_hand(issue, len(out.pages) + 1) != right:
+            _blank_page(out)
+        starts[name] = len(out.pages) + 1
+        parent_offset = _append(out, Pdf.open(io.BytesIO(pdf)), dests, parent_offset)
+
+    if "after-contents" in ads:
+        own_pages("ad:after-contents", ads["after-contents"])
     for chunk in chunks:
         starts[chunk.slug] = len(out.pages) + 1
         parent_offset = _append(out, Pdf.open(io.BytesIO(chunk.pdf)), dests, parent_offset,
                                 placed, heads)  # fmt: skip
+    if "inside-back-cover" in ads:
+        own_pages("ad:inside-back-cover", ads["inside-back-cover"], right=True)
+        if back is None:
+            _blank_page(out)  # the outside back cover
     if back is not None:
-        if right_hand(issue, len(out.pages) + 1):
-            _blank_page(out)
-        parent_offset = _append(out, Pdf.open(io.BytesIO(back)), dests, parent_offset)
+        own_pages("back", back, right=False)
     _write_dests(out, dests)
     _resolve_contents_links(out, dests)
     _outline(out, issue, starts)
@@ -204,15 +226,20 @@ def _blank_page(pdf: Pdf, at: int | None = None) -> None:
 
 def pad(pdf: bytes, multiple: int) -> bytes:
     """``pdf`` with blank pages up to a multiple of ``multiple`` pages (a sheet's two sides, or
-    a saddle-stitched sheet's four): before the back cover, which stays last."""
+    a saddle-stitched sheet's four): before the inside back cover's ad and the back cover,
+    which stay last."""
     with pikepdf.open(io.BytesIO(pdf)) as doc:
         missing = -len(doc.pages) % multiple
         if not missing:
             return pdf
         numbers = {page.objgen: n for n, page in enumerate(doc.pages)}
-        back = _dests(doc).get(BACK_COVER_ID)
-        target = back.get("/D", back) if isinstance(back, Dictionary) else back
-        at = numbers.get(target[0].objgen) if isinstance(target, Array) and len(target) else None
+        at = None
+        for name in (INSIDE_BACK_COVER_ID, BACK_COVER_ID):
+            dest = _dests(doc).get(name)
+            target = dest.get("/D", dest) if isinstance(dest, Dictionary) else dest
+            if isinstance(target, Array) and len(target):
+                at = numbers.get(target[0].objgen)
+                break
         for _ in range(missing):
             _blank_page(doc, at)
         out = io.BytesIO()

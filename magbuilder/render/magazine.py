@@ -31,16 +31,31 @@ class Part:
     page_numbers: dict[str, int] | None = None  # final numbers for the contents, when known
     chunked: bool = False  # part of a chunked build: links by name; reviews without margin boxes
     back: bool = False  # the back cover (the layout's back_cover block), after the reviews
+    ads: frozenset[str] | None = frozenset()  # the full-page ad slots it lays out; None: all
 
     def includes(self, slug: str) -> bool:
         return self.reviews is None or slug in self.reviews
+
+    def includes_ad(self, slot: str) -> bool:
+        return self.ads is None or slot in self.ads
 
     def link(self, slug: str) -> str:
         return f"{CHUNK_LINK}review-{slug}" if self.chunked else f"#review-{slug}"
 
 
-WHOLE = Part(back=True)
+WHOLE = Part(back=True, ads=None)
 BACK = Part(front=False, reviews=frozenset(), chunked=True, back=True)
+# The full-page ad slots that are pages of their own, in the order they come in the magazine:
+# after the front matter, and the inside back cover (a right-hand page, before the back cover).
+# The back cover's ad is the back cover (BACK); a half page sits in its section's last review.
+AD_PAGES = ("after-contents", "inside-back-cover")
+
+
+def ad_part(slot: str) -> Part:
+    """A full-page ad laid out on its own (a chunk)."""
+    return Part(front=False, reviews=frozenset(), chunked=True, ads=frozenset({slot}))
+
+
 # The back cover's element (print/magazine.html.j2): it starts on a left-hand page, the outside
 # back cover, with blank pages before it where needed (the saddle-stitch padding too).
 BACK_COVER_ID = "back-cover"
@@ -105,12 +120,15 @@ def chunk_css(issue: Issue) -> str:
 def part_css(issue: Issue, part: Part) -> str:
     """The extra style sheet a part is laid out with: none for the whole magazine and the front
     matter (they start on page 1 with every page rule); ``chunk_css`` for a review; for the back
-    cover, no margin box and a first page on the left-hand side, where the magazine puts it."""
+    cover, no margin box and a first page on the left-hand side, where the magazine puts it; for
+    a full-page ad, no margin box."""
     if not part.chunked or part.front:
         return ""
-    if not part.back:
+    if not part.back and not part.ads:
         return chunk_css(issue)
     boxes = " ".join(f"@{box} {{ content: none !important; }}" for box in MARGIN_BOXES)
+    if part.ads:  # a full-page ad: its own page rules (no margin), never a margin box
+        return f"@page {{ {boxes} }}\n"
     return f":root {{ break-before: verso; }}\n@page {{ {boxes} }}\n"
 
 

@@ -240,8 +240,12 @@ def _fetch_findings(
 
 def render_part(issue: Issue, layout: Layout, part: Part = WHOLE) -> bytes:
     """Lay out the issue (or one part) and write a tagged PDF: the base of both outputs."""
+    from .ads import merge_artwork
+
     html = magazine_html(issue, layout, part)
-    return html_to_pdf(issue, layout, html, part_css(issue, part), tagged=True)
+    return merge_artwork(
+        html_to_pdf(issue, layout, html, part_css(issue, part), tagged=True), issue
+    )
 
 
 def render_pdf(issue: Issue, layout: Layout) -> bytes:
