@@ -18,7 +18,7 @@ from pathlib import Path
 from .content import Manifest, PrintSpec
 from .errors import Finding, MagbuilderError
 from .sponsors import PLACEMENTS, Ad, PrintArt, SponsorFile, read_sponsor, sponsor_slugs
-from .store import inside
+from .store import inside, media_problem
 from .validation import did_you_mean
 
 PRINT_PPI = 300
@@ -55,17 +55,13 @@ def read_bookings(
     try:
         layout = Layout(root / "layouts", manifest.layout)
         declared = {str(k): str(v) for k, v in layouts.merged(layout.chain, "ads").items()}
-        strings = layout.strings
+        layout.strings  # noqa: B018 - a broken strings.yaml is the layout's finding
     except (MagbuilderError, OSError):
         return [], []
     lang = manifest.lang
 
     def label_of(kind: str) -> str:
-        key = "sponsored" if kind == "sponsor" else "house_ad"
-        for table in (strings.get(lang), strings.get(lang.split("-")[0]), strings.get("en")):
-            if table and key in table:
-                return table[key]
-        return ""
+        return layout.string("sponsored" if kind == "sponsor" else "house_ad", lang)
 
     counts = {"email-after": sum(len(s.reviews) for s in manifest.sections),
               "section-end": len(manifest.sections)}  # fmt: skip
@@ -162,6 +158,11 @@ def booking_findings(
             )
             continue
         before = len(findings)
+        image = getattr(art, "image", None)  # an email block's or a banner's
+        if image and (problem := media_problem(root / "content", image)):
+            findings.append(
+                Finding(sponsor_file.where, sponsor_file.line(placement, "image"), problem)
+            )
         if placement in PRINT_PLACEMENTS and isinstance(art, PrintArt) and art.art:
             problem = artwork_problem(root / "content", art.art, placement, spec)
             if problem:

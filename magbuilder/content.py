@@ -15,18 +15,13 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from .model import HTTPS_URL, Model, NonEmpty
+from .sponsors import Ad
+
 BCP47 = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
 SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 RTL_LANGS = {"ar", "he", "fa", "ur", "yi", "ps", "sd", "ug", "dv", "ckb"}
 
-
-class Model(BaseModel):
-    """Strict base: unknown keys are errors, values are immutable once validated."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
-
-
-NonEmpty = Field(min_length=1)
 
 # What ``str.splitlines`` breaks a line at: in a mail header, each one starts a new header.
 LINE_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
@@ -155,7 +150,6 @@ class NewsletterSpec(Model):
     intro: str | None = None
 
 
-HTTPS_URL = r"^https://[^\s/]+(/\S*)?$"
 DNS_NAME = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*$")
 
 
@@ -478,8 +472,3 @@ class Issue(BaseModel):
 def text_dir(lang: str) -> str:
     """``rtl`` for right-to-left languages, else ``ltr``."""
     return "rtl" if lang.split("-")[0].lower() in RTL_LANGS else "ltr"
-
-
-from .sponsors import Ad  # noqa: E402 - sponsors' models build on this module's
-
-Issue.model_rebuild()

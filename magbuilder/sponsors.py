@@ -21,8 +21,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from .content import HTTPS_URL, Model, NonEmpty
 from .errors import Finding
+from .model import HTTPS_URL, Model, NonEmpty
 from .validation import validate
 from .yamlpos import Positions, load_yaml
 
@@ -148,6 +148,12 @@ class Ad(Model):
     @property
     def art(self) -> PrintArt | EmailBlock | ArchiveBanner:
         return self.sponsor.placement(self.placement)  # type: ignore[return-value]
+
+    @property
+    def link(self) -> str:
+        """Where it leads: the placement's own link (an email block may have one), else the
+        sponsor's."""
+        return getattr(self.art, "link", None) or self.sponsor.link
 
     @property
     def media(self) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pikepdf
@@ -168,3 +169,24 @@ def test_a_booking_names_a_slot_and_a_sponsor_that_exist(project, bookings, prob
         root / path, bookings.split("\n")[-1].strip()[:8]
     )
     assert problem in message
+
+
+def test_a_missing_email_image_is_an_error_at_its_line(project):
+    sponsor = SPONSOR.replace(
+        '  text: "Winter', '  image: media/ads/nowhere.png\n  alt: "A cinema"\n  text: "Winter'
+    )
+    root = project(sponsor)
+    [(path, line, message)] = findings_of(root)
+    assert (path, line) == ("content/sponsors/nordlys.yaml", 7)
+    assert message == (
+        "image 'media/ads/nowhere.png' not found: put the file at content/media/ads/nowhere.png"
+    )
+
+
+def test_a_transparent_email_image_is_put_on_white():
+    from magbuilder.render.email import resize_for_email
+
+    clear = io.BytesIO()
+    Image.new("RGBA", (40, 20), (0, 0, 0, 0)).save(clear, "PNG")
+    with Image.open(io.BytesIO(resize_for_email(clear.getvalue()))) as image:
+        assert min(image.convert("L").getextrema()) > 240  # white, not the black beneath

@@ -26,6 +26,7 @@ from markupsafe import Markup
 from ..content import text_dir
 from ..errors import Finding, RenderError
 from ..markdown import excerpt, plain_text, render_markdown
+from ..sponsors import Ad
 from .layout import DEFAULT, LAYOUT_FILE, Layout, strings_key
 
 __all__ = ["DEFAULT", "Layout", "make_env", "render_template", "wrap"]
@@ -38,14 +39,33 @@ def _locale(lang: str) -> Locale:
         return Locale.parse("en")
 
 
-def _autoescape(name: str | None) -> bool:
-    """HTML and MJML templates escape; text templates and data-level partials don't.
+TEXT = "text:"  # a template as plain text: ``{% import "text:partials/common.j2" as common %}``
 
-    A partial's macros return plain text, which the calling HTML template escapes on output,
-    and which a text template prints as it is.
+
+def _autoescape(name: str | None) -> bool:
+    """Every template escapes but text templates (``*.txt.j2``) and a partial imported by one
+    as plain text (``text:partials/…``).
+
+    A macro's output is escaped as it is made, by the template that defines it (Jinja marks it
+    safe for the caller), so the data-level partials escape too: an HTML template that prints a
+    byline must not print a reviewer's ``<b>`` as markup. A text template imports them with
+    the ``text:`` prefix, so the same macros give it plain text.
     """
     name = name or ""
-    return not (name.endswith(".txt.j2") or "partials/" in name)
+    return not (name.endswith(".txt.j2") or name.startswith(TEXT))
+
+
+class _TextLoader(jinja2.BaseLoader):
+    """``text:<name>``: the template ``<name>``, compiled under its own name so that
+    ``_autoescape`` leaves it unescaped."""
+
+    def __init__(self, files: jinja2.BaseLoader) -> None:
+        self.files = files
+
+    def get_source(self, environment: jinja2.Environment, template: str):  # noqa: ANN201
+        if not template.startswith(TEXT):
+            raise jinja2.TemplateNotFound(template)
+        return self.files.get_source(environment, template.removeprefix(TEXT))
 
 
 def wrap(text: str, width: int = 72, indent: str = "") -> str:
@@ -79,12 +99,13 @@ def _env(
     chain: tuple[Path, ...], name: str, layouts_dir: Path, strings_key: tuple[int, ...]
 ) -> jinja2.Environment:
     layout = Layout(layouts_dir, name)
-    loader = jinja2.ChoiceLoader(
+    files = jinja2.ChoiceLoader(
         [
             jinja2.FileSystemLoader([str(p) for p in layout.chain]),
             jinja2.PrefixLoader({p.name: jinja2.FileSystemLoader(str(p)) for p in layout.chain}),
         ]
     )
+    loader = jinja2.ChoiceLoader([files, _TextLoader(files)])
     env = ImmutableSandboxedEnvironment(
         loader=loader,
         undefined=jinja2.StrictUndefined,
@@ -93,15 +114,7 @@ def _env(
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    strings = layout.strings
-
-    def t(key: str, lang: str = "en") -> str:
-        """A label in ``lang`` (primary subtag), falling back to English, then to the key."""
-        primary = lang.split("-")[0]
-        for table in (strings.get(lang), strings.get(primary), strings.get("en")):
-            if table and key in table:
-                return table[key]
-        return key
+    t = layout.string
 
     def date(value: dt.date, lang: str = "en", fmt: str = "long") -> str:
         return format_date(value, fmt, locale=_locale(lang))
@@ -125,6 +138,12 @@ def _env(
         wrap=wrap,
     )
     return env
+
+
+def ad_label(layout: Layout, ad: Ad, lang: str) -> str:
+    """What an ad says it is (as partials/common.j2's ad_label): the sponsor's own label, else
+    the layout's string for its kind in ``lang``."""
+    return ad.sponsor.label or layout.string(ad.label_key, lang)
 
 
 def render_template(env: jinja2.Environment, name: str, **context: Any) -> str:

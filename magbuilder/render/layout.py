@@ -139,6 +139,14 @@ class Layout:
         """
         return _strings(tuple(self.chain), strings_key(self))
 
+    def string(self, key: str, lang: str = "en") -> str:
+        """A label in ``lang`` (primary subtag), falling back to English, then to the key."""
+        strings = self.strings
+        for table in (strings.get(lang), strings.get(lang.split("-")[0]), strings.get("en")):
+            if table and key in table:
+                return table[key]
+        return key
+
 
 def _chunking(spec: Any, where: tuple[Path, int | None]) -> Chunking:
     """``chunks:`` of a layout.yaml, checked; a RenderError at its line when it is wrong."""

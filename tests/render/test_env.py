@@ -198,3 +198,19 @@ def test_a_back_cover_is_the_last_left_hand_page_after_the_binding_padding(
     assert printed[-1 - blanks : -1] == [""] * blanks  # blank pages before it, none after
     assert f"Review {count - 1}" in printed[-2 - blanks]
     assert printed[: -1 - blanks] == screen[: -1 - blank_before]
+
+
+def test_the_shared_macros_escape_in_html_and_stay_plain_in_text(tmp_project):
+    """A byline, film line or teaser is the writer's text: markup in it is shown, never run."""
+    marked = '"Ann <b>Author</b> & Co"'
+    files = {
+        "content/reviews/a.md": review_text("Alpha", author=marked, standfirst='"<i>x</i> & y"'),
+        "issues/t-1.yaml": manifest_text(["a"]),
+    }
+    issue = load_issue(tmp_project(files) / "issues/t-1.yaml")
+    newsletter = render_newsletter(issue, Layout(issue.layouts_dir), with_images=False)
+    assert "Ann &lt;b&gt;Author&lt;/b&gt; &amp; Co" in newsletter.html
+    assert "&lt;i&gt;x&lt;/i&gt; &amp; y" in newsletter.html
+    assert "<b>Author</b>" not in newsletter.html and "<i>x</i>" not in newsletter.html
+    assert "Ann <b>Author</b> & Co" in newsletter.text  # text is text: nothing to escape
+    assert "<i>x</i> & y" in newsletter.text
