@@ -25,14 +25,14 @@ from urllib.parse import urlsplit
 import pikepdf
 from PIL import Image, ImageOps
 
-from .archive_pages import Article, stage_articles
+from .archive_pages import Article, Banner, stage_articles, stage_banner
 from .build import build_issue
 from .cache import Cache
 from .content import Issue, Review, Site
 from .errors import Finding, InputError, MagbuilderError
 from .manifest import load_issue
 from .paths import EPUB, NEWSLETTER_HTML, PRINT_PDF, SCREEN_PDF, shown
-from .render.email import email_image_name
+from .render.email import email_ad_image_name, email_ads, email_image_name
 from .render.env import Layout, make_env, render_template
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,7 @@ class ArchivedIssue:
     cover_size: tuple[int, int]
     articles: tuple[Article, ...] = ()
     editions: tuple[ArchivedIssue, ...] = ()  # the issue's language editions (none for one)
+    banner: Banner | None = None  # the ad booked in the ``archive`` slot, if any
 
     @property
     def id(self) -> str:
@@ -183,9 +184,9 @@ def web_newsletter(html: str, site: Site, path: str) -> str:
 
 
 def _stage_issue(issue: Issue, build_dir: Path, dest: Path) -> ArchivedIssue:
-    """Copy an issue's (or an edition's) PDFs, EPUB, email images and web newsletter into
-    ``dest`` (``<site>/<id>/``, ``<site>/<id>/<lang>/``), and a folder per review with its
-    web images."""
+    """Copy an issue's (or an edition's) PDFs, EPUB, email images (the reviews' and the email
+    ads') and web newsletter into ``dest`` (``<site>/<id>/``, ``<site>/<id>/<lang>/``), the web
+    copy of its archive banner's image, and a folder per review with its web images."""
     src = build_dir / issue.web_path
     dest.mkdir(parents=True)
     screen_src = src / SCREEN_PDF
@@ -201,22 +202,25 @@ def _stage_issue(issue: Issue, build_dir: Path, dest: Path) -> ArchivedIssue:
     site = issue.manifest.site
     html = (src / NEWSLETTER_HTML).read_text(encoding="utf-8")
     (dest / NEWSLETTER_HTML).write_text(web_newsletter(html, site, issue.web_path), "utf-8")
-    for review in issue.reviews:
-        image = src / "images" / email_image_name(review)
-        if review.image and image.is_file():
+    shown_images = [email_image_name(r) for r in issue.reviews if r.image]
+    shown_images += [email_ad_image_name(ad) for ad in email_ads(issue)]
+    for name in shown_images:
+        image = src / "images" / name
+        if image.is_file():
             (dest / "images").mkdir(exist_ok=True)
             shutil.copyfile(image, dest / "images" / image.name)
     thumb = cover_thumbnail(dest / SCREEN_PDF, issue.content_dir / issue.manifest.cover.image)
     (dest / COVER).write_bytes(thumb)
     with Image.open(io.BytesIO(thumb)) as image:
         cover_size = image.size
+    web_images = Cache(build_dir / ".cache" / "web-images", ".jpg")
+    banner = stage_banner(issue, dest, web_images)  # beside the files above, named apart from them
 
     def download(name: str) -> Download:
         path = dest / name
         return Download(name, "application/pdf", path.stat().st_size, _page_count(path))
 
     epub = dest / EPUB
-    web_images = Cache(build_dir / ".cache" / "web-images", ".jpg")
     return ArchivedIssue(
         issue=issue,
         build_dir=src,
@@ -228,6 +232,7 @@ def _stage_issue(issue: Issue, build_dir: Path, dest: Path) -> ArchivedIssue:
         cover=COVER,
         cover_size=cover_size,
         articles=tuple(stage_articles(issue, dest, web_images)),
+        banner=banner,
     )
 
 

@@ -5,6 +5,9 @@ of the images it shows (the hero, then those of the body): at most ``WEB_IMAGE_W
 wide, JPEG, named after their source file, so the same inputs give the same files. The body is
 the project's own Markdown rendering (``markdown.render_markdown``: pull quotes as asides, raw
 HTML sanitised) with each image's width and height added, so nothing moves as images load.
+
+An issue that books the ``archive`` slot shows the sponsor's (or the house's) banner on its page:
+its image is staged the same way, beside the issue's page (``stage_banner``).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from .content import Issue, Review
 from .errors import Finding, RenderError
 from .markdown import excerpt, render_markdown
 from .render.images import SVG_SUFFIXES, reason, strict_decoding
+from .sponsors import SPONSORS_DIR, Ad, ArchiveBanner, read_sponsor
 from .store import inside
 
 WEB_IMAGE_WIDTH = 1200  # the article column is at most 42rem (672 px): near 2× there
@@ -192,3 +196,54 @@ def stage_articles(issue: Issue, dest: Path, cache: Cache | None = None) -> list
             body = article_body(review, images)
             articles.append(Article(review, section.title, images, body))
     return articles
+
+
+@dataclass(frozen=True)
+class Banner:
+    """The ad booked in the ``archive`` slot, as the issue page shows it: the booking, and the
+    web copy of its image in the issue's folder (None for a banner of words alone)."""
+
+    ad: Ad
+    image: WebImage | None
+
+    @property
+    def alt(self) -> str:
+        """The image's alt text: the sponsor file's, else (the image being all the link shows)
+        the sponsor's name; empty beside words that say it already."""
+        art = self.ad.art
+        if not isinstance(art, ArchiveBanner):
+            return ""
+        return art.alt or ("" if art.text else self.ad.sponsor.name)
+
+
+def stage_banner(issue: Issue, dest: Path, cache: Cache | None = None) -> Banner | None:
+    """The issue's ``archive`` booking, its image's web copy written into ``dest`` (the issue's
+    folder, ``<site>/<id>/``) beside the files already there; None when the slot is not booked."""
+    ad = issue.ad("archive")
+    if ad is None or not isinstance(ad.art, ArchiveBanner):
+        return None
+    src = ad.art.image
+    if not src:
+        return Banner(ad, None)
+    path = inside(issue.content_dir, src)
+    if path is None or not path.is_file():
+        where = (SPONSORS_DIR / f"{ad.slug}.yaml").as_posix()
+        why = (
+            f"archive.image '{src}' must be a relative path inside content/, e.g. "
+            "media/ads/banner.jpg"
+            if path is None
+            else f"archive.image '{src}' not found: put the file at content/{src}"
+        )
+        read = read_sponsor(issue.root, ad.slug)
+        line = read.line("archive", "image") if read else None
+        raise RenderError(f"{where}: {why}", [Finding(where, line, why)])
+    taken = {p.name for p in dest.iterdir()}
+    if path.suffix.lower() in SVG_SUFFIXES:
+        name = _file_name(src, taken, ".svg")
+        shutil.copyfile(path, dest / name)
+        return Banner(ad, WebImage(name, *_svg_size(path)))
+    name = _file_name(src, taken, ".jpg")
+    data = _web_copy(path, f"content/{src}", cache)
+    (dest / name).write_bytes(data)
+    with Image.open(io.BytesIO(data)) as image:
+        return Banner(ad, WebImage(name, *image.size))

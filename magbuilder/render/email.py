@@ -24,6 +24,8 @@ from ..cache import Cache
 from ..content import Issue, Review
 from ..errors import Finding, RenderError
 from ..paths import SCREEN_PDF
+from ..sponsors import SPONSORS_DIR, Ad, EmailBlock, read_sponsor
+from ..store import inside
 from .env import Layout, make_env, render_template
 from .images import content_bytes, reason, strict_decoding
 from .links import merge, merge_field, tracked, unsubscribe_link
@@ -58,9 +60,28 @@ def email_image_name(review: Review) -> str:
     return f"{review.slug}.jpg"
 
 
+def email_ad_image_name(ad: Ad) -> str:
+    """The file of an email ad's image in ``images/``: ``email-after-2.nordlys-kino.jpg`` (a
+    review's is ``<slug>.jpg``, and a slug has no dot, so the two never meet)."""
+    return f"{ad.slot}.{ad.slug}.jpg"
+
+
+def email_ads(issue: Issue) -> list[Ad]:
+    """The issue's booked email blocks that show an image."""
+    return [
+        ad
+        for ad in issue.ads
+        if ad.placement == "email" and isinstance(ad.art, EmailBlock) and ad.art.image
+    ]
+
+
 def resize_for_email(data: bytes, width: int = EMAIL_IMAGE_WIDTH) -> bytes:
-    """A JPEG at most ``width`` pixels wide, at a controlled quality, for the email."""
+    """A JPEG at most ``width`` pixels wide, at a controlled quality, for the email; what is
+    transparent (a sponsor's logo on nothing) on white, as the email's panels are."""
     with Image.open(io.BytesIO(data)) as image:
+        if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+            rgba = image.convert("RGBA")
+            image = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
         image = image.convert("RGB")
         if image.width > width:
             image = image.resize((width, round(image.height * width / image.width)), Image.LANCZOS)
@@ -161,7 +182,7 @@ def email_image(source: bytes, cache: Path | None = None) -> bytes:
     """The email copy of an image, resized once per content and kept in ``cache``."""
     if cache is None:
         return resize_for_email(source)
-    key = hashlib.sha256(source + f"{EMAIL_IMAGE_WIDTH}/{EMAIL_JPEG_QUALITY}".encode())
+    key = hashlib.sha256(source + f"{EMAIL_IMAGE_WIDTH}/{EMAIL_JPEG_QUALITY}/white".encode())
     store = Cache(cache, ".jpg")
     data = store.get(key.hexdigest())
     if data is None:
@@ -175,8 +196,9 @@ def render_newsletter(
 ) -> Newsletter:
     """Render the MJML and text templates; fail if the HTML would be clipped by Gmail.
 
-    Email images are resized copies of the reviews' images (cached in ``image_cache``);
-    ``with_images=False`` leaves them out (same HTML and text: ``magbuilder check``).
+    Email images are resized copies of the reviews' images and of the booked email ads'
+    (cached in ``image_cache``); ``with_images=False`` leaves them out (same HTML and text:
+    ``magbuilder check``, which still learns of an ad image outside content/ or missing).
     """
     env = make_env(layout)
     m = issue.manifest
@@ -188,7 +210,11 @@ def render_newsletter(
     images = {}
     for review in issue.reviews if with_images else ():
         if review.image:
-            images[email_image_name(review)] = _email_copy(issue, review, image_cache)
+            images[email_image_name(review)] = _email_copy(issue, review.image.src, image_cache)
+    for ad in email_ads(issue):  # through the same pipeline as the reviews' images
+        src = _ad_image(issue, ad)
+        if with_images:
+            images[email_ad_image_name(ad)] = _email_copy(issue, src, image_cache)
 
     generic_unsubscribe = unsubscribe_link(site, None)
 
@@ -204,6 +230,7 @@ def render_newsletter(
             "track": track,
             "field": field,
             "image_src": lambda review: site.image_url(issue.web_path, email_image_name(review)),
+            "ad_image_src": lambda ad: site.image_url(issue.web_path, email_ad_image_name(ad)),
             "review_url": issue.review_url,
             "preheader_padding": PREHEADER_PADDING,
             "links": {
@@ -223,9 +250,27 @@ def render_newsletter(
     return newsletter
 
 
-def _email_copy(issue: Issue, review: Review, cache: Path | None) -> bytes:
-    """The email copy of a review's hero image; a file that cannot be read or decoded is named."""
-    src = review.image.src if review.image else ""
+def _ad_image(issue: Issue, ad: Ad) -> str:
+    """An email ad's image (``src`` under content/), refused at its sponsor file when it lies
+    outside content/ or is missing: the build reads nothing else."""
+    src = ad.art.image if isinstance(ad.art, EmailBlock) and ad.art.image else ""
+    path = inside(issue.content_dir, src)
+    if path is None or not path.is_file():
+        where = (SPONSORS_DIR / f"{ad.slug}.yaml").as_posix()
+        why = (
+            f"email.image '{src}' must be a relative path inside content/, e.g. media/ads/block.jpg"
+            if path is None
+            else f"email.image '{src}' not found: put the file at content/{src}"
+        )
+        read = read_sponsor(issue.root, ad.slug)
+        line = read.line("email", "image") if read else None
+        raise RenderError(f"{where}: {why}", [Finding(where, line, why)])
+    return src
+
+
+def _email_copy(issue: Issue, src: str, cache: Path | None) -> bytes:
+    """The email copy of an image under content/ (a review's hero, an ad's); a file that cannot
+    be read or decoded is named."""
     where = f"content/{src}"
     source = content_bytes(issue.content_dir, src)
     try:

@@ -53,7 +53,8 @@ class Page(HTMLParser):
     """Collects what the tests look at: <html lang>, links, images, visible text and teasers.
 
     A teaser is the ``<div lang dir>`` around a review's kicker (``p.k``), title (``h3.t``), byline
-    and film line (``p.m``, the two separated by ``\\n``) and teaser text (``p.x``).
+    and film line (``p.m``, the two separated by ``\\n``) and teaser text (``p.x``). The links and
+    images of a booked ad's block (class ``mb-ad``) are its own: ``ad_links``, ``ad_images``.
     """
 
     def __init__(self) -> None:
@@ -68,6 +69,9 @@ class Page(HTMLParser):
         self._skip = 0
         self._divs: list[dict[str, str] | None] = []  # open <div>s: the teaser each one starts
         self._part: str | None = None  # class of the teaser's element being read
+        self.ad_links: list[tuple[str, str]] = []
+        self.ad_images: list[dict[str, str | None]] = []
+        self._ad: list[str | int] | None = None  # [tag, depth] of the ad block being read
 
     @property
     def _teaser(self) -> dict[str, str] | None:
@@ -76,12 +80,16 @@ class Page(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
+        if self._ad is not None and tag == self._ad[0]:
+            self._ad[1] += 1
+        elif self._ad is None and "mb-ad" in (attrs.get("class") or "").split():
+            self._ad = [tag, 1]
         if tag == "html":
             self.html_attrs = attrs
         elif tag == "a":
             self._href, self._link_text = attrs.get("href"), []
         elif tag == "img":
-            self.images.append(attrs)
+            (self.images if self._ad is None else self.ad_images).append(attrs)
         elif tag in ("style", "title", "head"):
             self._skip += 1
         if tag == "div":
@@ -95,8 +103,13 @@ class Page(HTMLParser):
             self._teaser[self._part] += "\n"
 
     def handle_endtag(self, tag):
+        if self._ad is not None and tag == self._ad[0]:
+            self._ad[1] -= 1
+            if self._ad[1] == 0:
+                self._ad = None
         if tag == "a" and self._href is not None:
-            self.links.append((self._href, squeeze("".join(self._link_text))))
+            links = self.links if self._ad is None else self.ad_links
+            links.append((self._href, squeeze("".join(self._link_text))))
             self._href = None
         elif tag in ("style", "title", "head"):
             self._skip -= 1
