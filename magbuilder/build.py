@@ -2,7 +2,8 @@
 
 Outputs in ``<out>/<id>/``: ``magazine.pdf`` (printer's file, PDF/X-4), ``magazine-screen.pdf``
 (reader's file), ``magazine.epub`` (reflowable EPUB 3, its page list the print edition's),
-``newsletter.html``, ``newsletter.txt``, ``newsletter.eml``, ``images/`` and the build stamp.
+``newsletter.html``, ``newsletter.txt``, ``newsletter.eml``, ``images/``, the sponsors' proofs
+(``proofs/<sponsor>.pdf``, when the issue books ads) and the build stamp.
 Everything is rendered in memory, written to a new folder beside the outputs, checked by
 preflight, and only then exchanged with the old folder in one step: a failed or interrupted
 build leaves the previous outputs intact, and nobody ever sees a mix of the two.
@@ -41,6 +42,7 @@ if TYPE_CHECKING:  # the validated model is imported when a build needs it: `up 
 
 log = logging.getLogger(__name__)
 
+PROOF_INPUTS = (PRINT_PDF, SCREEN_PDF, NEWSLETTER_HTML)  # and the newsletter's images/
 CMYK_PROFILE = "assets/icc/FOGRA39L-coated.icc"
 SRGB_PROFILE = "assets/icc/sRGB.icc"
 
@@ -229,11 +231,13 @@ def _make(
     the print file is finished here."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from .render.ads import share_finding
+    from .render.ads import lonely_half_pages, share_finding
     from .render.email import render_newsletter
+    from .render.env import ad_label
     from .render.epub import render_epub
     from .render.fonts import undrawable_text
     from .render.mime import preview_message
+    from .render.proofs import proof_files
 
     cache = options.cache or out / ".cache"
     files = [issue.manifest_path, *(review.path for review in issue.reviews)]
@@ -244,6 +248,9 @@ def _make(
         stages["lay out"] = time.perf_counter() - mark
         if too_many := share_finding(laid_out["screen"], issue):
             raise InputError(too_many.message, [too_many])
+        lonely = lonely_half_pages(
+            laid_out["screen"], issue, lambda ad: ad_label(layout, ad, issue.manifest.lang)
+        )
         mark = time.perf_counter()
         # Every font's character map, read by a worker while the PDFs are finished.
         undrawable = pool.submit(undrawable_text, layout, files, issue.root)
@@ -261,6 +268,9 @@ def _make(
         newsletter = email.result()
         stages["finish"] = time.perf_counter() - mark
     warnings = []
+    for finding in lonely:
+        log.warning("%s", finding)
+        warnings.append(str(finding))
     for finding in undrawable.result():  # `magbuilder check` says it first, as an error
         warning = replace(finding, level=Level.WARNING)
         log.warning("%s", warning)
@@ -276,6 +286,10 @@ def _make(
         outputs[EPUB] = epub.result()
     if not options.preview:
         outputs[NEWSLETTER_EML] = preview_message(issue, newsletter)
+        if issue.ads:  # proofs/<sponsor>.pdf, by a worker: Chromium stays out of this process
+            made_of = {name: data for name, data in outputs.items() if name in PROOF_INPUTS}
+            made_of.update({n: d for n, d in outputs.items() if n.startswith("images/")})
+            outputs.update(pool.submit(proof_files, issue, layout, made_of).result())
     if options.keep_html:
         outputs["magazine.html"] = _standalone_html(issue, layout).encode("utf-8")
     return outputs, laid_out["screen"], stats, warnings

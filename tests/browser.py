@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, Route, sync_playwright
 
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from magbuilder.render import browser as chromium
 
 
 def chromium_path() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert found, "chromium is missing: `make system` installs it (apt-get install chromium)"
+    found = chromium.chromium_path()
+    assert found, chromium.MISSING
     return found
 
 
@@ -30,7 +22,7 @@ def chromium_path() -> str:
 def browser() -> Iterator[Browser]:
     """One headless Chromium for the whole test session."""
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), args=ARGS)
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=chromium.ARGS)
         yield browser
         browser.close()
 

@@ -9,13 +9,15 @@ in the bleed: the artwork as its maker exported it, fonts and vectors untouched.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pikepdf
 from pikepdf import Array, Dictionary, Name, NameTree, Pdf
 
 from ..content import Issue
-from ..errors import Finding, RenderError
+from ..errors import Finding, Level, RenderError
+from ..sponsors import Ad
 from ..store import inside
 
 AD_DEST = "ad-"
@@ -81,6 +83,55 @@ def share_finding(pdf: bytes, issue: Issue) -> Finding | None:
         f"ads take {pages:g} of the magazine's {total} pages ({pages / total:.0%}), more than "
         f"max_share {limit:g} ({limit:.0%}) allows: book fewer slots, or raise max_share",
     )
+
+
+def lonely_half_pages(pdf: bytes, issue: Issue, label: Callable[[Ad], str]) -> list[Finding]:
+    """Warnings for a half page that found no room at the foot of its section's last page and
+    so sits alone at the foot of the next, a page with nothing else on it (but the running
+    heads). ``label(ad)`` is what the ad says it is."""
+    halves = [ad for ad in issue.ads if ad.placement == "half"]
+    if not halves:
+        return []
+    import pypdfium2 as pdfium
+
+    placed = {p.slot: p.page for p in placed_ads(pdf, issue)}
+    document = pdfium.PdfDocument(pdf)
+    try:
+        findings = []
+        for ad in halves:
+            if ad.slot not in placed:
+                continue
+            section = issue.sections[ad.number - 1]
+            page = document[placed[ad.slot] - 1]
+            text = _squashed(page.get_textpage().get_text_range())
+            known = [issue.manifest.site.name, section.title, section.reviews[-1].title]
+            art = ad.art
+            if art.text:
+                known += [art.text.headline, art.text.text, art.text.call or ""]
+            known += [ad.sponsor.name, ad.sponsor.link.split("://", 1)[1].rstrip("/"), label(ad)]
+            for words in sorted(map(_squashed, known), key=len, reverse=True):
+                text = text.replace(words, "") if words else text
+            if not any(char.isalpha() for char in text):  # a label and a folio at most
+                from ..manifest import manifest_place
+
+                where, line = manifest_place(issue, "ads", "slots", ad.slot)
+                findings.append(
+                    Finding(
+                        where,
+                        line,
+                        f"ads.slots.{ad.slot}: section {ad.number}'s last page has no room for "
+                        f"a half page, which sits alone on page {placed[ad.slot]}: book another "
+                        "section's end, or a full page",
+                        Level.WARNING,
+                    )
+                )
+        return findings
+    finally:
+        document.close()
+
+
+def _squashed(text: str) -> str:
+    return "".join(text.split()).casefold()
 
 
 def pdf_artwork(issue: Issue) -> dict[str, str]:
@@ -149,4 +200,12 @@ def _draw_beneath(doc: Pdf, page: pikepdf.Page, art: Pdf, slot: str) -> None:
     page.contents_add(doc.make_stream(draw.encode()), prepend=True)
 
 
-__all__ = ["AD_DEST", "PlacedAd", "merge_artwork", "pdf_artwork", "placed_ads", "share_finding"]
+__all__ = [
+    "AD_DEST",
+    "PlacedAd",
+    "merge_artwork",
+    "pdf_artwork",
+    "lonely_half_pages",
+    "placed_ads",
+    "share_finding",
+]
