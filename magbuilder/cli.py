@@ -561,6 +561,60 @@ def subscribers_suppressed(ctx: click.Context, as_csv: bool) -> None:
     click.echo(f"{len(entries)} suppressed", err=True)
 
 
+@cli.group()
+@click.option(
+    "--project",
+    metavar="DIR",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The project folder [default: the nearest folder up holding magbuilder.yaml].",
+)
+@click.pass_context
+def sponsors(ctx: click.Context, project: Path | None) -> None:
+    """Sponsors and house ads: where an issue's ads ran (docs/sponsors.md)."""
+    from .paths import CONFIG_NAME, find_root
+
+    ctx.obj["root"] = project or find_root(Path.cwd() / CONFIG_NAME)
+
+
+@sponsors.command("report")
+@click.argument("issue_id", metavar="ID")
+@click.option(
+    "--state-dir",
+    metavar="DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of the campaign ledgers, if send used one [default: build/<id>/campaigns].",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def sponsors_report(
+    ctx: click.Context, issue_id: str, state_dir: Path | None, as_json: bool
+) -> None:
+    """Where each sponsor booked in issue ID (issues/ID.yaml) ran: slots, print pages,
+    newsletter deliveries and editions.
+
+    \b
+    print: the page of each ad in the built build/ID/magazine.pdf (and each edition's
+      build/ID/LANG/magazine.pdf), or why there is none (not built, built before the booking);
+    newsletter: the recipients the server accepted the newsletter for, from the send ledgers,
+      per campaign and edition language. Opens and clicks are not tracked: none are reported;
+    editions: the languages the issue ran in (every edition carries its ads).
+
+    \b
+    Examples:
+      magbuilder sponsors report 2026-12
+      magbuilder sponsors --project ~/mag report 2026-12 --json
+
+    Exit codes: 0 done, 1 bad input (no such issue, an invalid manifest), 2 usage.
+    """
+    from .deliver.sponsor_report import format_report, sponsor_report
+
+    report = sponsor_report(ctx.obj["root"], issue_id, state_dir)
+    if as_json:
+        click.echo(json.dumps(report.as_json(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(format_report(report))
+
+
 from .deliver.bounces_cli import bounces  # noqa: E402 - its own module, see bounces_cli
 
 cli.add_command(bounces)

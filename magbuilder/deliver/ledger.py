@@ -16,6 +16,11 @@ So a process that dies at any moment leaves at most one recipient in flight, and
 message may have reached the server: the next run settles it as ``in_doubt`` (see
 :meth:`Ledger.settle_in_flight`) instead of sending it again. Dying before the mark is harmless:
 the message had not left, and is sent as usual.
+
+Editions: the in-flight mark also records the language of the edition being handed over
+(``edition``), in the same statement, so it costs no commit of its own and is on the disk before
+any outcome: a ``sent`` (or ``in_doubt``) recipient's edition is the one the server was given.
+Rows of a ledger made before the column existed (format 2 or 1) have none (``None``).
 """
 
 from __future__ import annotations
@@ -37,7 +42,9 @@ from typing import Any, TypeVar
 from ..errors import InputError
 
 STATES = ("pending", "sent", "failed", "refused", "in_doubt")
-SCHEMA_VERSION = 2  # 2 added the in_doubt state; a version 1 ledger is upgraded when sending
+# 2 added the in_doubt state, 3 the recipients' edition; an older ledger is upgraded when sending
+SCHEMA_VERSION = 3
+READABLE_VERSIONS = (1, 2, SCHEMA_VERSION)
 T = TypeVar("T")
 # Each outcome counts the attempt it ends (so does settling one cut short in flight): one
 # statement a message fewer than counting it up front, and an attempt killed before its data
@@ -63,7 +70,9 @@ CREATE TABLE IF NOT EXISTS recipients (
     in_flight INTEGER NOT NULL DEFAULT 0,  -- 1 from the first byte of the data to the outcome
     reply TEXT,                   -- the server's reply (sent, refused), or why failed / in doubt
     next_retry TEXT,              -- failed only: when to try again (UTC, ISO 8601)
-    updated TEXT NOT NULL
+    updated TEXT NOT NULL,
+    edition TEXT                  -- the language of the edition last handed over (NULL: none
+                                  -- yet, or a row from before format 3, added by ALTER TABLE)
 );
 CREATE INDEX IF NOT EXISTS recipients_state ON recipients (state);
 """
@@ -96,6 +105,9 @@ class Recipient:
     reply: str | None
     next_retry: str | None
     updated: str
+    # The language of the edition last handed over to the server (with the in-flight mark);
+    # None before any hand-over, or for a row of a ledger older than format 3.
+    edition: str | None = None
 
     @property
     def next_retry_at(self) -> dt.datetime | None:
@@ -141,6 +153,11 @@ def exclusive(folder: Path, issue_id: str) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # releases the lock; the file stays (removing it would race another sender)
+
+
+def _has_edition(db: sqlite3.Connection) -> bool:
+    """Whether the ledger's recipients have the ``edition`` column (format 3 on)."""
+    return any(row[1] == "edition" for row in db.execute("PRAGMA table_info(recipients)"))
 
 
 def _serialised(method: Callable[..., T]) -> Callable[..., T]:
@@ -214,39 +231,55 @@ class Ledger:
 
     @classmethod
     def open(cls, path: Path, *, upgrade: bool = True) -> Ledger:
-        """An existing campaign file; one of format 1 is upgraded unless ``upgrade`` is false.
+        """An existing campaign file; an older format is upgraded unless ``upgrade`` is false.
 
-        Format 1 lacks only the ``in_doubt`` state, so reading it (``--status``) needs no upgrade.
+        Formats 1 and 2 lack only the ``in_doubt`` state (1) and the ``edition`` column (both),
+        so reading them (``--status``, the sponsor report) needs no upgrade: their rows read as
+        of no known edition, and the file is left as it is.
         """
         if not path.is_file():
             raise InputError(f"{path}: no such ledger file")
         db = cls._connect(path)
         version = db.execute("PRAGMA user_version").fetchone()[0]
-        if version == 1 and upgrade:
-            cls._upgrade_from_1(db)
-        elif version not in (1, SCHEMA_VERSION):
+        if version not in READABLE_VERSIONS:
             db.close()
             raise InputError(
                 f"{path}: ledger format {version} is not the supported {SCHEMA_VERSION}: "
                 "use the magbuilder version that created it"
             )
+        if upgrade and version != SCHEMA_VERSION:
+            try:
+                cls._upgrade(db, version)
+            except BaseException:
+                db.close()
+                raise
         return cls(path, db)
 
     @staticmethod
-    def _upgrade_from_1(db: sqlite3.Connection) -> None:
-        """Add the ``in_doubt`` state: SQLite cannot change a CHECK, so the table is rebuilt.
+    def _upgrade(db: sqlite3.Connection, version: int) -> None:
+        """Bring a format 1 or 2 ledger to the current one, in one transaction.
 
-        A row format 1 left in flight stays so: it is settled as in doubt like any other.
+        Format 1 lacks the ``in_doubt`` state: SQLite cannot change a CHECK, so the table is
+        rebuilt (with the ``edition`` column). Format 2 lacks only ``edition``: the column is
+        added. Either way the rows already there have no edition (NULL: not known). A row left
+        in flight stays so: it is settled as in doubt like any other.
         """
         db.execute("BEGIN IMMEDIATE")
         try:
-            db.execute("ALTER TABLE recipients RENAME TO recipients_v1")
-            db.execute("DROP INDEX IF EXISTS recipients_state")
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
-            db.execute("INSERT INTO recipients SELECT * FROM recipients_v1 ORDER BY rowid")
-            db.execute("DROP TABLE recipients_v1")
+            if version == 1:
+                db.execute("ALTER TABLE recipients RENAME TO recipients_v1")
+                db.execute("DROP INDEX IF EXISTS recipients_state")
+                for statement in SCHEMA.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                columns = "key, address, state, attempts, in_flight, reply, next_retry, updated"
+                db.execute(
+                    f"INSERT INTO recipients ({columns}) "
+                    f"SELECT {columns} FROM recipients_v1 ORDER BY rowid"
+                )
+                db.execute("DROP TABLE recipients_v1")
+            elif not _has_edition(db):
+                db.execute("ALTER TABLE recipients ADD COLUMN edition TEXT")
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except BaseException:
             db.execute("ROLLBACK")
@@ -256,6 +289,18 @@ class Ledger:
     @_serialised
     def close(self) -> None:
         self._db.close()
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Ledger]:
+        """Reads that agree with each other: within it, every method that reads sees the ledger
+        as it was at the first read, whatever a running sender commits meanwhile. For reading
+        only; other threads using this ledger wait until it ends."""
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                yield self
+            finally:
+                self._db.execute("COMMIT")
 
     def __enter__(self) -> Ledger:
         return self
@@ -326,6 +371,18 @@ class Ledger:
         return counts
 
     @_serialised
+    def delivered_per_edition(self) -> dict[str | None, int]:
+        """How many recipients the server accepted the message for (``sent``, and not in flight
+        again), per edition language; ``None`` counts those of no known edition (rows of a
+        ledger older than format 3). Only editions with recipients are listed."""
+        edition = "edition" if _has_edition(self._db) else "NULL"
+        rows = self._db.execute(
+            f"SELECT {edition}, COUNT(*) FROM recipients WHERE state = 'sent' AND NOT in_flight "
+            f"GROUP BY 1 ORDER BY 1"
+        )
+        return {lang: count for lang, count in rows}
+
+    @_serialised
     def in_flight(self) -> list[Recipient]:
         """Recipients whose message was being handed over (now, or when a run stopped)."""
         rows = self._db.execute("SELECT * FROM recipients WHERE in_flight ORDER BY rowid")
@@ -343,13 +400,15 @@ class Ledger:
             self.mark_in_doubt(row.key, IN_FLIGHT_REASON)
         return [r for r in (self.get(row.key) for row in settled) if r]
 
-    def handing_over(self, key: str) -> None:
-        """Mark the recipient in flight: the server is ready for the data, none has left yet.
+    def handing_over(self, key: str, edition: str | None = None) -> None:
+        """Mark the recipient in flight: the server is ready for the data, none has left yet;
+        ``edition`` is the language of the edition being handed over (kept with the outcome).
 
         Fully synced before it returns, because from the next moment on the server may accept
         the message: a mark lost to a power cut would let the next run send it a second time.
+        The edition goes in the same statement: no commit of its own.
         """
-        self._update(key, "in_flight = 1")
+        self._update(key, "in_flight = 1, edition = ?", edition)
 
     def mark_sent(self, key: str, reply: str) -> None:
         """The server accepted the message (call only after its 250 to the data)."""
@@ -384,7 +443,7 @@ class Ledger:
         self._update(key, "in_flight = 0")
 
     @_serialised
-    def _update(self, key: str, assignments: str, *args: str) -> None:
+    def _update(self, key: str, assignments: str, *args: str | None) -> None:
         cursor = self._db.execute(
             f"UPDATE recipients SET {assignments}, updated = ? WHERE key = ?",
             (*args, _now(), key),

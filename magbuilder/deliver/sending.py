@@ -210,13 +210,14 @@ class Connection(threading.Thread):
         run, ledger, key = self.run_, self.run_.ledger, subscriber.key
         run.pacer.wait(run.stop)
         data = run.content.message(subscriber, campaign=run.number)
+        edition = run.content.edition_of(subscriber)  # the one message() made: kept with the mark
         attempts = run.tally.attempt(key)
         try:
             outcome = self.mailer.send(
                 run.content.sender,
                 subscriber.email,
                 data,
-                handing_over=functools.partial(ledger.handing_over, key),
+                handing_over=functools.partial(ledger.handing_over, key, edition),
             )
         except Abandoned:
             row = ledger.get(key)

@@ -8,7 +8,13 @@ import sqlite3
 
 import pytest
 
-from magbuilder.deliver.ledger import Ledger, campaign_path, exclusive, find_campaigns
+from magbuilder.deliver.ledger import (
+    SCHEMA_VERSION,
+    Ledger,
+    campaign_path,
+    exclusive,
+    find_campaigns,
+)
 from magbuilder.errors import InputError
 
 
@@ -58,13 +64,15 @@ def test_every_outcome_is_committed_with_synchronous_full_whatever_sqlite_defaul
         ledger.add([("d@x.org", "d@x.org")])
         statements: list[str] = []
         ledger._db.set_trace_callback(statements.append)
-        ledger.handing_over("a@x.org")
+        ledger.handing_over("a@x.org", "en")
         ledger.mark_sent("a@x.org", "250 ok")
         ledger.mark_failed("b@x.org", "451 later", dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
         ledger.mark_refused("c@x.org", "550 no")
-        ledger.handing_over("d@x.org")
+        ledger.handing_over("d@x.org", "nb")
         ledger.mark_in_doubt("d@x.org", "connection lost")
         assert synchronous(ledger) == FULL
+    writes = [s for s in statements if re.match(r"\s*(UPDATE|INSERT|DELETE|BEGIN)", s, re.I)]
+    assert len(writes) == 6  # one statement a change: the edition costs no commit of its own
 
     # The setting in force when each outcome, and each in-flight mark, was committed: the mark
     # must be on the disk before the data leaves, or a power cut could turn a message in doubt
@@ -199,7 +207,7 @@ PRAGMA user_version = 1;
 """
 
 
-def test_a_ledger_of_the_previous_format_is_upgraded_when_sending_resumes(tmp_path):
+def test_a_ledger_of_format_1_is_upgraded_when_sending_resumes(tmp_path):
     path = campaign_path(tmp_path, "t-1", 1)
     db = sqlite3.connect(path)
     db.executescript(V1_SCHEMA)
@@ -217,6 +225,56 @@ def test_a_ledger_of_the_previous_format_is_upgraded_when_sending_resumes(tmp_pa
             "in_doubt": 1,
         }
         assert ledger.get("a@x.org").reply == "250 ok"
+        assert ledger.get("a@x.org").edition is None  # sent before editions were recorded
+        assert ledger.delivered_per_edition() == {None: 1}
     db = sqlite3.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     assert db.execute("PRAGMA index_list(recipients)").fetchall()[0][1] == "recipients_state"
+
+
+def test_the_edition_handed_over_is_kept_with_the_outcome(ledger):
+    ledger.add([(k, k) for k in ("a@x.org", "b@x.org", "c@x.org", "d@x.org", "e@x.org")])
+    for key, edition in [("a@x.org", "en"), ("b@x.org", "nb"), ("c@x.org", "nb")]:
+        ledger.handing_over(key, edition)
+        ledger.mark_sent(key, "250 ok")
+    ledger.handing_over("d@x.org", "en")
+    ledger.mark_in_doubt("d@x.org", "connection lost")
+    ledger.handing_over("e@x.org", "en")  # … still in flight: not (yet) delivered
+    with Ledger.open(ledger.path, upgrade=False) as reader, reader.snapshot():
+        assert reader.delivered_per_edition() == {"en": 1, "nb": 2}
+        assert [(r.key, r.edition) for r in reader.recipients()] == [
+            ("a@x.org", "en"), ("b@x.org", "nb"), ("c@x.org", "nb"), ("d@x.org", "en"),
+            ("e@x.org", "en"),
+        ]  # fmt: skip
+
+
+V2_SCHEMA = V1_SCHEMA.replace(
+    "CHECK (state IN ('pending', 'sent', 'failed', 'refused'))",
+    "CHECK (state IN ('pending', 'sent', 'failed', 'refused', 'in_doubt'))",
+).replace("PRAGMA user_version = 1", "PRAGMA user_version = 2")
+
+
+def test_a_ledger_without_the_edition_column_reads_as_is_and_gets_it_when_sending(tmp_path):
+    path = campaign_path(tmp_path, "t-1", 1)
+    db = sqlite3.connect(path)
+    db.executescript(V2_SCHEMA)
+    db.close()
+
+    def columns() -> list[str]:
+        with sqlite3.connect(path) as db:
+            return [row[1] for row in db.execute("PRAGMA table_info(recipients)")]
+
+    with Ledger.open(path, upgrade=False) as reader:  # --status, the sponsor report: read only
+        assert reader.delivered_per_edition() == {None: 1}  # sent, of no known edition
+        assert reader.get("a@x.org").edition is None
+    assert "edition" not in columns()
+    with Ledger.open(path) as ledger:  # a send adds the column, the rows already there kept
+        assert "edition" in columns()
+        assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 3
+        assert [r.key for r in ledger.settle_in_flight()] == ["b@x.org"]
+        ledger.handing_over("c@x.org", "nb")
+        ledger.mark_sent("c@x.org", "250 ok")
+        assert ledger.delivered_per_edition() == {None: 1, "nb": 1}
+        assert (ledger.get("a@x.org").reply, ledger.get("c@x.org").edition) == ("250 ok", "nb")
+    with Ledger.open(path) as again:  # opening it again changes nothing more
+        assert again.counts() == {"pending": 0, "sent": 2, "failed": 0, "refused": 0, "in_doubt": 1}
