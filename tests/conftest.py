@@ -132,14 +132,15 @@ def tmp_project(tmp_path: Path) -> Callable[..., Path]:
 
 
 def sample_with_layout(root: Path, name: str) -> Path:
-    """A copy of the project in ``root`` whose December sample names layout ``name``; its
-    manifest's path."""
+    """A copy of the project in ``root`` whose December sample names layout ``name``, without
+    its ads (a sponsor's page is made for the default layout's trim); its manifest's path."""
     for folder in ("content", "layouts"):
         shutil.copytree(REPO / folder, root / folder)
     shutil.copy(REPO / "magbuilder.yaml", root)
     text = SAMPLE_MANIFEST.read_text("utf-8")
     text = re.sub(r"(?m)^layout: .*\n", "", text)
     text = text.replace("\ncover:", f"\nlayout: {name}\ncover:", 1)
+    text = re.sub(r"(?ms)^ads:\n(  .*?\n)*", "", text)
     (root / "issues").mkdir()
     (root / "issues" / SAMPLE_MANIFEST.name).write_text(text, "utf-8")
     return root / "issues" / SAMPLE_MANIFEST.name

@@ -114,6 +114,7 @@ def _env(
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    layout.strings  # noqa: B018 - read now: a broken strings.yaml stops a build before it writes
     t = layout.string
 
     def date(value: dt.date, lang: str = "en", fmt: str = "long") -> str:

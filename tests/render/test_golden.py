@@ -42,7 +42,7 @@ PAGE_LIMIT = 1.0  # mean difference of the whole page
 # November the pocket layout.
 PAGES = {
     "cover": ("2026-12", 1),
-    "opener-verdict-in-absentia": ("2026-12", 4),
+    "opener-verdict-in-absentia": ("2026-12", 5),  # after the contents and a sponsor's page
     "pocket-cover": ("2026-11", 1),
     "pocket-opener-the-quiet-ward": ("2026-11", 4),
 }
@@ -180,7 +180,11 @@ MUTATIONS = {
         "{% for film in review.films %}",
         "{% for film in [] %}",
     ),
-    "folio": ("layouts/default/print/print.css", "content: counter(page);", "content: none;"),
+    "folio": (  # the opener is a right-hand page
+        "layouts/default/print/print.css",
+        "@bottom-right { content: counter(page);",
+        "@bottom-right { content: none;",
+    ),
     "hero moved": (
         "layouts/default/print/print.css",
         ".hero { margin: 0 0 5mm;",
@@ -196,7 +200,7 @@ MUTATIONS = {
 
 @pytest.fixture(scope="module")
 def opener_project(tmp_path_factory) -> Path:
-    """The sample with one review: its opener is the sample's page 4, the same in every way."""
+    """The sample with one review: its opener is the sample's page 5, the same in every way."""
     root = tmp_path_factory.mktemp("opener")
     for name in ("layouts", "content"):
         shutil.copytree(REPO / name, root / name)
@@ -208,12 +212,15 @@ def opener_project(tmp_path_factory) -> Path:
 
 
 def _first_review_only(manifest: str) -> str:
-    """The sample manifest cut down to its first section's first review."""
+    """The sample manifest cut down to its first section's first review (and the ad before it,
+    so that it opens on the same page)."""
     import yaml
 
     data = yaml.safe_load(manifest)
     first = data["sections"][0]
     data["sections"] = [{**first, "reviews": first["reviews"][:1]}]
+    ahead = data["ads"]["slots"]["after-contents"]
+    data["ads"] = {"max_share": 1, "slots": {"after-contents": ahead}}
     assert data["sections"][0]["reviews"] == ["verdict-in-absentia"]
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
 

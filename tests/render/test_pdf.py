@@ -10,6 +10,7 @@ import pytest
 
 from magbuilder.build import BuildResult
 from magbuilder.content import Review
+from magbuilder.render.ads import placed_ads
 
 from ..pdfpages import Page, read_pages, visual_order
 
@@ -146,6 +147,17 @@ def laid_out(sample_build: BuildResult) -> int:
 
 
 @pytest.fixture(scope="module")
+def ad_pages(sample_build: BuildResult) -> set[int]:
+    """The print file's full-page ads (after the contents, the back cover): pages of their own,
+    with no running head or folio."""
+    issue, pdf = sample_build.issue, sample_build.files["magazine.pdf"].read_bytes()
+    full = {ad.slot for ad in issue.ads if ad.placement == "page"}
+    found = {placed.page for placed in placed_ads(pdf, issue) if placed.slot in full}
+    assert len(found) == len(full)
+    return found
+
+
+@pytest.fixture(scope="module")
 def openers(sample_build: BuildResult, pages_text: list[str]) -> dict[int, Review]:
     """Page number → the review that opens there."""
     return {
@@ -158,15 +170,19 @@ def test_review_openers_carry_no_running_heads(pages, openers):
     assert {n: pages[n - 1].heads for n in openers} == dict.fromkeys(openers, {})
 
 
-def test_body_pages_carry_masthead_section_and_review_title(sample_build, pages, laid_out, openers):
-    """print.css: left pages show section | masthead, right pages masthead | review title."""
+def test_body_pages_carry_masthead_section_and_review_title(
+    sample_build, pages, laid_out, openers, ad_pages
+):
+    """print.css: left pages show section | masthead, right pages masthead | review title;
+    a full-page ad shows neither."""
     issue = sample_build.issue
     section_of = {review.slug: section for section in issue.sections for review in section.reviews}
     masthead = issue.manifest.site.name.upper()
     expected, actual, review = {}, {}, None
     for number in range(2, laid_out + 1):
         review = openers.get(number, review)  # the strings hold until the next review sets them
-        if number in openers:
+        if number in openers or number in ad_pages:
+            assert {"left", "right"}.isdisjoint(pages[number - 1].heads), number
             continue
         section = section_of[review.slug].title.upper() if review else ""
         if number % 2:
@@ -181,10 +197,18 @@ def test_body_pages_carry_masthead_section_and_review_title(sample_build, pages,
     assert sides == {0, 1}, "no left and right body pages to check"
 
 
-def test_folios_sit_bottom_outside_with_their_page_number(pages, laid_out):
-    """Bottom-left on left (even) pages, bottom-right on right (odd) pages, none on the cover."""
-    expected = {n: {"right" if n % 2 else "left": str(n)} for n in range(2, laid_out + 1)}
-    assert {page.number: page.feet for page in pages[1:laid_out]} == expected
+def test_folios_sit_bottom_outside_with_their_page_number(pages, laid_out, ad_pages):
+    """Bottom-left on left (even) pages, bottom-right on right (odd) pages, none on the cover
+    or a full-page ad (which counts as a page all the same)."""
+    expected = {
+        n: {"right" if n % 2 else "left": str(n)}
+        for n in range(2, laid_out + 1)
+        if n not in ad_pages
+    }
+    feet = {page.number: page.feet for page in pages[1:laid_out] if page.number not in ad_pages}
+    assert feet == expected
+    for n in ad_pages:
+        assert {"left", "right"}.isdisjoint(pages[n - 1].feet), n
     assert [page.number for page in pages[laid_out:] if page.words] == []  # blank closing pages
 
 
