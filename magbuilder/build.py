@@ -267,6 +267,17 @@ def _make(
         pdfs = _finish(issue, layout, laid_out, options, stack, pool)
         newsletter = email.result()
         stages["finish"] = time.perf_counter() - mark
+    html, text = newsletter.personalised()
+    outputs = {
+        **pdfs,
+        NEWSLETTER_HTML: html.encode("utf-8"),
+        NEWSLETTER_TEXT: text.encode("utf-8"),
+        **{f"images/{name}": data for name, data in newsletter.images.items()},
+    }
+    proofs = None
+    if issue.ads and not options.preview:  # proofs/<sponsor>.pdf, by a worker (Chromium's
+        made_of = {n: d for n, d in outputs.items() if n in PROOF_INPUTS or n.startswith("images/")}
+        proofs = pool.submit(proof_files, issue, layout, made_of)  # outside this process)
     warnings = []
     for finding in lonely:
         log.warning("%s", finding)
@@ -275,21 +286,12 @@ def _make(
         warning = replace(finding, level=Level.WARNING)
         log.warning("%s", warning)
         warnings.append(str(warning))
-    html, text = newsletter.personalised()
-    outputs = {
-        **pdfs,
-        NEWSLETTER_HTML: html.encode("utf-8"),
-        NEWSLETTER_TEXT: text.encode("utf-8"),
-        **{f"images/{name}": data for name, data in newsletter.images.items()},
-    }
     if epub is not None:
         outputs[EPUB] = epub.result()
     if not options.preview:
         outputs[NEWSLETTER_EML] = preview_message(issue, newsletter)
-        if issue.ads:  # proofs/<sponsor>.pdf, by a worker: Chromium stays out of this process
-            made_of = {name: data for name, data in outputs.items() if name in PROOF_INPUTS}
-            made_of.update({n: d for n, d in outputs.items() if n.startswith("images/")})
-            outputs.update(pool.submit(proof_files, issue, layout, made_of).result())
+    if proofs is not None:
+        outputs.update(proofs.result())
     if options.keep_html:
         outputs["magazine.html"] = _standalone_html(issue, layout).encode("utf-8")
     return outputs, laid_out["screen"], stats, warnings

@@ -82,20 +82,26 @@ def _screenshots(issue: Issue, layout: Layout, outputs: dict[str, bytes]) -> lis
 
     shots = []
     with chromium() as browser:
-        newsletter = outputs[NEWSLETTER_HTML].decode("utf-8")
-        for ad in wanted:
-            if ad.placement == "email":
-                html, title = newsletter, f"Newsletter: after teaser {ad.number}, at 600 px"
-            else:
-                html, title = _banner_page(issue, layout, ad), "Archive: the issue page's banner"
+        # One page for the newsletter's blocks, one for the banner.
+        pages = {"email": outputs[NEWSLETTER_HTML].decode("utf-8")}
+        if banner is not None:
+            pages["archive"] = _banner_page(issue, layout, banner)
+        for placement, html in pages.items():
             page = offline_page(browser, EMAIL_WIDTH, html, serve, SCALE)
             try:
-                block = page.locator(f".mb-ad-{ad.slot}").first
-                png = block.screenshot(type="png", animations="disabled", scale="device")
+                for ad in (ad for ad in wanted if ad.placement == placement):
+                    block = page.locator(f".mb-ad-{ad.slot}").first
+                    png = block.screenshot(type="png", scale="device")
+                    shots.append(Shot(ad.slot, _shot_title(ad), png))
             finally:
                 page.close()
-            shots.append(Shot(ad.slot, title, png))
     return shots
+
+
+def _shot_title(ad: Ad) -> str:
+    if ad.placement == "email":
+        return f"Newsletter: after teaser {ad.number}, at {EMAIL_WIDTH} px"
+    return "Archive: the issue page's banner"
 
 
 def _banner_page(issue: Issue, layout: Layout, ad: Ad) -> str:
