@@ -6,7 +6,9 @@ state is committed before the run stops. A second signal abandons the message in
 
 from __future__ import annotations
 
+import select
 import signal
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -28,6 +30,7 @@ class StopFlag:
         self.signal: signal.Signals | None = None
         self._requested = False
         self._installed = False
+        self._delivered: socket.socket | None = None  # the wakeup fd's reading end
 
     @property
     def requested(self) -> bool:
@@ -38,10 +41,24 @@ class StopFlag:
 
         For other threads (which block these signals, see ``sending.Connection``): between
         the signal and its handler, a thread that finished its message must not take another.
+        A signal is pending until the kernel delivers it to the main thread, whose C-level
+        handler then writes its number to the wakeup socket; Python runs the handler later
+        still (between two bytecodes of the main thread, which a busy machine may delay).
         """
         if self._requested:
             return True
-        return self._installed and bool(signal.sigpending() & STOP_SIGNALS)
+        if not self._installed:
+            return False
+        if signal.sigpending() & STOP_SIGNALS:
+            return True
+        delivered = self._delivered
+        if delivered is None or not select.select([delivered], [], [], 0)[0]:
+            return False
+        try:
+            numbers = delivered.recv(64, socket.MSG_PEEK)
+        except OSError:
+            return False
+        return any(number in STOP_SIGNALS for number in numbers)
 
     def request(self, signum: int = signal.SIGINT) -> None:
         self.signal = signal.Signals(signum)
@@ -76,10 +93,19 @@ class StopFlag:
             self.request(signum)
 
         previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
+        reading, writing = socket.socketpair()
+        reading.setblocking(False)
+        writing.setblocking(False)
+        old_wakeup = signal.set_wakeup_fd(writing.fileno(), warn_on_full_buffer=False)
+        self._delivered = reading
         self._installed = True
         try:
             yield self
         finally:
             self._installed = False
+            signal.set_wakeup_fd(old_wakeup)
+            self._delivered = None
+            reading.close()
+            writing.close()
             for sig, old in previous.items():
                 signal.signal(sig, old)
