@@ -40,6 +40,9 @@ LONGEST_FIRST = (
     "test_checks.py",
     "test_fonts.py",
     "test_cache.py",
+    "test_sponsor_report.py",
+    "test_ads_email_archive.py",
+    "test_ads_print.py",
 )
 
 
