@@ -468,19 +468,27 @@ def translated(slug: str, lang: str, project: Path | None) -> None:
     click.echo(f"{path.relative_to(root)}: translates the source as it is now ({digest[:19]}…)")
 
 
-@cli.group()
-@click.option(
+# A command group's --project: the folder its commands work in (ctx.obj["root"]).
+project_option = click.option(
     "--project",
     metavar="DIR",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="The project folder [default: the nearest folder up holding magbuilder.yaml].",
 )
-@click.pass_context
-def subscribers(ctx: click.Context, project: Path | None) -> None:
-    """The suppression list: who is never sent to again (subscribers/suppression.sqlite3)."""
+
+
+def _in_project(ctx: click.Context, project: Path | None) -> None:
     from .paths import CONFIG_NAME, find_root
 
     ctx.obj["root"] = project or find_root(Path.cwd() / CONFIG_NAME)
+
+
+@cli.group()
+@project_option
+@click.pass_context
+def subscribers(ctx: click.Context, project: Path | None) -> None:
+    """The suppression list: who is never sent to again (subscribers/suppression.sqlite3)."""
+    _in_project(ctx, project)
 
 
 @subscribers.command("status")
@@ -562,18 +570,11 @@ def subscribers_suppressed(ctx: click.Context, as_csv: bool) -> None:
 
 
 @cli.group()
-@click.option(
-    "--project",
-    metavar="DIR",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="The project folder [default: the nearest folder up holding magbuilder.yaml].",
-)
+@project_option
 @click.pass_context
 def sponsors(ctx: click.Context, project: Path | None) -> None:
     """Sponsors and house ads: where an issue's ads ran (docs/sponsors.md)."""
-    from .paths import CONFIG_NAME, find_root
-
-    ctx.obj["root"] = project or find_root(Path.cwd() / CONFIG_NAME)
+    _in_project(ctx, project)
 
 
 @sponsors.command("report")

@@ -29,11 +29,11 @@ def test_a_signal_delivered_but_not_yet_handled_is_arriving():
 
     with flag.installed():
         assert not flag.arriving()
-        data = b"x" * 1_000_000_000
+        data = b"x" * 600_000_000
         thread = threading.Thread(target=connection)
         thread.start()
         hashing.set()
-        # C code that lets go of the GIL and runs no Python handler until it returns (~0.5 s).
+        # C code that lets go of the GIL and runs no Python handler until it returns (~0.3 s).
         hashlib.sha256(data).hexdigest()
         hashed.set()
         thread.join()
