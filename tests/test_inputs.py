@@ -10,7 +10,7 @@ import pdfplumber
 import pytest
 from PIL import Image
 
-from magbuilder.build import BuildResult, build_issue
+from magbuilder.build import BuildOptions, BuildResult, build_issue
 
 from .conftest import REPO, manifest_text, review_text
 from .warm_cli import magbuilder
@@ -18,6 +18,7 @@ from .warm_cli import magbuilder
 pytestmark = pytest.mark.slow  # builds issues
 
 FONTS = "layouts/default/assets/fonts"
+PREVIEW = BuildOptions(preview=True)  # the screen file alone: enough to see what is laid out
 BODIES = {
     "reference": "Intro.\n\n![The pier][pier]\n\nAfter.\n\n[pier]: media/pier.jpg\n",
     "raw": 'Intro, then <img src="media/pier.jpg" alt="The pier"> in the text.\n',
@@ -49,7 +50,7 @@ def test_replacing_a_body_image_lays_out_its_review_again(kind, tmp_project, tmp
     if kind == "raw":
         assert_inside_a_column(first)
     picture(root / "content/media/pier.jpg", (30, 90, 200))  # another picture, same name
-    again = build_issue(manifest, out)
+    again = build_issue(manifest, out, PREVIEW)  # what is laid out again: the screen file's
     assert not again.up_to_date
     assert "a" in again.laid_out and "b" not in again.laid_out
 
@@ -57,12 +58,12 @@ def test_replacing_a_body_image_lays_out_its_review_again(kind, tmp_project, tmp
 def test_replacing_a_font_or_changing_a_stylesheet_lays_out_again(tmp_project, tmp_path):
     root = project(tmp_project, "")
     manifest, out = root / "issues/t-1.yaml", tmp_path / "out"
-    build_issue(manifest, out)
+    build_issue(manifest, out, PREVIEW)  # laid out and cached as in any build: the screen file
     shutil.copy(REPO / FONTS / "Lato-Bold.ttf", root / FONTS / "Lato-Regular.ttf")
-    assert {"a", "b"} <= set(build_issue(manifest, out).laid_out)
+    assert {"a", "b"} <= set(build_issue(manifest, out, PREVIEW).laid_out)
     with (root / "layouts/default/print/print.css").open("a", encoding="utf-8") as css:
         css.write("\n.body p { letter-spacing: 0.2pt; }\n")
-    assert {"a", "b"} <= set(build_issue(manifest, out).laid_out)
+    assert {"a", "b"} <= set(build_issue(manifest, out, PREVIEW).laid_out)
 
 
 def assert_inside_a_column(built: BuildResult) -> None:
