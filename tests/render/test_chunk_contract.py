@@ -42,24 +42,25 @@ def small_project(tmp_project):
 def test_editing_one_review_lays_out_only_that_review_and_force_all(tmp_project, tmp_path):
     project = small_project(tmp_project)
     manifest, out = project / "issues/t-1.yaml", tmp_path / "out"
-    first = build_issue(manifest, out)
+    preview = BuildOptions(preview=True)  # the screen file alone: what is laid out is the same
+    first = build_issue(manifest, out, preview)
     assert sorted(first.laid_out) == sorted(
         ["front-count", "r0", "r1", "r2", "front", "running-heads"]
     )
-    pages_before = page_words(first.files["magazine.pdf"].read_bytes())
+    pages_before = page_words(first.files["magazine-screen.pdf"].read_bytes())
 
-    unchanged = build_issue(manifest, out)
+    unchanged = build_issue(manifest, out, preview)
     assert unchanged.up_to_date and unchanged.laid_out == []
 
     path = project / "content/reviews/r1.md"
     path.write_text(path.read_text().replace("More text.", "More text, edited."))
-    edited = build_issue(manifest, out)
+    edited = build_issue(manifest, out, preview)
     assert edited.laid_out == ["r1"]  # same length: contents and running heads come from cache
-    pages_after = page_words(edited.files["magazine.pdf"].read_bytes())
+    pages_after = page_words(edited.files["magazine-screen.pdf"].read_bytes())
     changed = [i for i, (a, b) in enumerate(zip(pages_before, pages_after, strict=True)) if a != b]
     assert changed and all(pages_after[i]["edited."] for i in changed)
 
-    forced = build_issue(manifest, out, BuildOptions(force=True))  # everything, cache or not
+    forced = build_issue(manifest, out, BuildOptions(force=True, preview=True))  # all again
     assert {"r0", "r1", "r2", "front"} <= set(forced.laid_out)
 
 
