@@ -120,9 +120,9 @@ def build(
                 click.echo(f"{edition.out_dir}: up to date, nothing to lay out")
                 continue
             for path in edition.files.values():
-                if path.parent == edition.out_dir:
+                if path.parent in (edition.out_dir, edition.out_dir / "proofs"):
                     click.echo(f"wrote {path} ({path.stat().st_size / 1024:,.0f} KB)")
-            images = sum(1 for p in edition.files.values() if p.parent != edition.out_dir)
+            images = sum(p.parent == edition.out_dir / "images" for p in edition.files.values())
             lang = f" ({edition.issue.manifest.lang})" if edition is not result else ""
             click.echo(
                 f"{edition.issue.id}{lang}: laid out {len(edition.laid_out)} part(s), "
