@@ -13,12 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pikepdf
-from pikepdf import Array, Dictionary, Name, NameTree, Pdf
+from pikepdf import Dictionary, Name, Pdf
 
 from ..content import Issue
 from ..errors import Finding, Level, RenderError
 from ..sponsors import Ad
 from ..store import inside
+from .collate import dest_pages
 
 AD_DEST = "ad-"
 
@@ -32,26 +33,12 @@ class PlacedAd:
     page: int
 
 
-def _dest_pages(doc: Pdf) -> dict[str, int]:
-    """Each named destination's page (0-based index)."""
-    names = doc.Root.get("/Names")
-    if names is None or "/Dests" not in names:
-        return {}
-    index = {page.objgen: n for n, page in enumerate(doc.pages)}
-    found = {}
-    for name, dest in NameTree(names.Dests).items():
-        target = dest.get("/D", dest) if isinstance(dest, Dictionary) else dest
-        if isinstance(target, Array) and len(target) and target[0].objgen in index:
-            found[str(name)] = index[target[0].objgen]
-    return found
-
-
 def placed_ads(pdf: bytes | Pdf, issue: Issue) -> list[PlacedAd]:
     """The issue's ads found in ``pdf`` (a built magazine), in page order."""
     if isinstance(pdf, bytes):
         with pikepdf.open(io.BytesIO(pdf)) as doc:
             return placed_ads(doc, issue)
-    pages = _dest_pages(pdf)
+    pages = dest_pages(pdf)
     found = [
         PlacedAd(ad.slot, ad.slug, pages[AD_DEST + ad.slot] + 1)
         for ad in issue.ads
@@ -154,7 +141,7 @@ def merge_artwork(pdf: bytes, issue: Issue) -> bytes:
     if not wanted:
         return pdf
     with pikepdf.open(io.BytesIO(pdf)) as doc:
-        pages = _dest_pages(doc)
+        pages = dest_pages(doc)
         merged = 0
         for slot, src in wanted.items():
             if AD_DEST + slot not in pages:

@@ -72,17 +72,25 @@ def _dests(pdf: Pdf) -> dict[str, Array]:
     return dict(NameTree(names.Dests).items())
 
 
+def dest_pages(doc: Pdf) -> dict[str, int]:
+    """Each named destination's page (0-based index): ``review-<slug>``, ``ad-<slot>`` …"""
+    index = {page.objgen: n for n, page in enumerate(doc.pages)}
+    found = {}
+    for name, dest in _dests(doc).items():
+        target = dest.get("/D", dest) if isinstance(dest, Dictionary) else dest
+        if isinstance(target, Array) and len(target) and target[0].objgen in index:
+            found[str(name)] = index[target[0].objgen]
+    return found
+
+
 def review_pages(pdf: bytes) -> tuple[dict[str, int], int]:
     """Each review's first page (from its ``review-<slug>`` destination), and the page count."""
     with pikepdf.open(io.BytesIO(pdf)) as doc:
-        numbers = {page.objgen: n for n, page in enumerate(doc.pages, start=1)}
-        starts = {}
-        for name, dest in _dests(doc).items():
-            target = dest.get("/D", dest) if isinstance(dest, Dictionary) else dest
-            if str(name).startswith("review-") and isinstance(target, Array) and len(target):
-                page = numbers.get(target[0].objgen)
-                if page is not None:
-                    starts[str(name).removeprefix("review-")] = page
+        starts = {
+            name.removeprefix("review-"): index + 1
+            for name, index in dest_pages(doc).items()
+            if name.startswith("review-")
+        }
         return starts, len(doc.pages)
 
 
@@ -232,14 +240,8 @@ def pad(pdf: bytes, multiple: int) -> bytes:
         missing = -len(doc.pages) % multiple
         if not missing:
             return pdf
-        numbers = {page.objgen: n for n, page in enumerate(doc.pages)}
-        at = None
-        for name in (INSIDE_BACK_COVER_ID, BACK_COVER_ID):
-            dest = _dests(doc).get(name)
-            target = dest.get("/D", dest) if isinstance(dest, Dictionary) else dest
-            if isinstance(target, Array) and len(target):
-                at = numbers.get(target[0].objgen)
-                break
+        pages = dest_pages(doc)
+        at = next((pages[n] for n in (INSIDE_BACK_COVER_ID, BACK_COVER_ID) if n in pages), None)
         for _ in range(missing):
             _blank_page(doc, at)
         out = io.BytesIO()
